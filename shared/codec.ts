@@ -1,0 +1,102 @@
+/**
+ * Wire codec: one datagram = one line of UTF-8 text,
+ *   SENDER SEQ OPCODE DEST [ARGS...]
+ * Pure functions, no I/O. Parsing never throws: it returns a message or a reason.
+ * See protocol.md for the field rules.
+ */
+
+/** Default maximum datagram size, as in the original (PKT_SIZE). */
+export const DEFAULT_PKT_SIZE = 1024;
+
+/** Destination meaning "everyone" (or "informational, no action"). */
+export const WILDCARD = "*";
+
+/** A peer id: bots use 8 hex digits, the original supervisor HUMAN, ours HUMAN-xxxx. */
+const PEER_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+const SEQ = /^[0-9]{1,16}$/;
+const OPCODE = /^[A-Z]{4}$/;
+
+export interface ChanMessage {
+  sender: string;
+  seq: number;
+  opcode: string;
+  dest: string;
+  /** Whitespace-separated arguments after DEST (may be empty). */
+  args: string[];
+  /** The text after DEST exactly as received (trimmed), e.g. "All meatbags must die". */
+  rest: string;
+  /** The whole line as received (trimmed). */
+  text: string;
+}
+
+/** Why a datagram was rejected. Stable identifiers: they are counter names and log fields. */
+export type InvalidReason = "oversize" | "too-few-fields" | "bad-sender" | "bad-seq" | "bad-opcode" | "bad-dest";
+
+export type ParseResult = { ok: true; msg: ChanMessage } | { ok: false; reason: InvalidReason; text: string };
+
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+export function isPeerId(s: string): boolean {
+  return PEER_ID.test(s);
+}
+
+export function isOpcode(s: string): boolean {
+  return OPCODE.test(s);
+}
+
+/** Decode bytes as UTF-8; invalid sequences become U+FFFD instead of failing. */
+export function decodeDatagram(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+/** Parse a received datagram. Never throws. */
+export function parseDatagram(bytes: Uint8Array, pktSize: number = DEFAULT_PKT_SIZE): ParseResult {
+  const text = decodeDatagram(bytes.length > pktSize ? bytes.subarray(0, pktSize) : bytes).trim();
+  if (bytes.length > pktSize) return { ok: false, reason: "oversize", text };
+  return parseLine(text);
+}
+
+/** Parse one line of text (already decoded). Never throws. */
+export function parseLine(line: string): ParseResult {
+  const text = line.trim();
+  // Split off the four header fields; keep the rest verbatim (RSND embeds a whole message).
+  const head: string[] = [];
+  let pos = 0;
+  while (head.length < 4) {
+    const m = /\S+/g;
+    m.lastIndex = pos;
+    const found = m.exec(text);
+    if (!found) break;
+    head.push(found[0]);
+    pos = found.index + found[0].length;
+  }
+  if (head.length < 4) return { ok: false, reason: "too-few-fields", text };
+  const [sender, seqText, opcode, dest] = head as [string, string, string, string];
+  if (!PEER_ID.test(sender)) return { ok: false, reason: "bad-sender", text };
+  if (!SEQ.test(seqText)) return { ok: false, reason: "bad-seq", text };
+  const seq = Number(seqText);
+  if (!Number.isSafeInteger(seq)) return { ok: false, reason: "bad-seq", text };
+  if (!OPCODE.test(opcode)) return { ok: false, reason: "bad-opcode", text };
+  if (dest !== WILDCARD && !PEER_ID.test(dest)) return { ok: false, reason: "bad-dest", text };
+  const rest = text.slice(pos).trim();
+  const args = rest === "" ? [] : rest.split(/\s+/);
+  return { ok: true, msg: { sender, seq, opcode, dest, args, rest, text } };
+}
+
+/** The body of a message: everything after SENDER SEQ. */
+export function formatBody(opcode: string, dest: string, args: readonly string[] = []): string {
+  return args.length === 0 ? `${opcode} ${dest}` : `${opcode} ${dest} ${args.join(" ")}`;
+}
+
+/** A whole line, byte-for-byte as the original sends it: `E26CB171 7 BEAT * Beep`. */
+export function formatLine(sender: string, seq: number, body: string): string {
+  return `${sender} ${seq} ${body}`;
+}
+
+export function formatMessage(m: Pick<ChanMessage, "sender" | "seq" | "opcode" | "dest" | "args">): string {
+  return formatLine(m.sender, m.seq, formatBody(m.opcode, m.dest, m.args));
+}
+
+export function encodeLine(line: string): Buffer {
+  return Buffer.from(line, "utf8");
+}

@@ -1,0 +1,305 @@
+/**
+ * Configuration, in the original's order: built-in defaults < ./dnabot.ini [DNABot] (or
+ * -config FILE) < -key=value options. Keys are matched case-insensitively, as Python's
+ * ConfigParser does, and quotes around values are stripped as the original does.
+ *
+ * loadConfig() is pure apart from the injected readFile: it returns the config, where each value
+ * came from, and warnings, or throws a ConfigError naming key, value and source.
+ */
+import { isIP } from "node:net";
+import { parse as parseIni } from "ini";
+
+export type Kind = "duration" | "probability" | "port" | "int" | "string" | "mcastAddr" | "ipAddr" | "bool" | "lang";
+
+export interface KeyDef {
+  kind: Kind;
+  default: string;
+  /** For int/duration: inclusive bounds; durations given in seconds. */
+  min?: number;
+  max?: number;
+  /** For duration: strictly above min. */
+  exclusiveMin?: boolean;
+  /** English description (translated in usage). */
+  help: string;
+}
+
+/** Every key the programs understand. Order is the order usage prints them. */
+export const KEYS = {
+  lifespan: { kind: "duration", default: "120", help: "seconds a bot runs before it leaves" },
+  backoff: { kind: "duration", default: "5", help: "upper bound of random waits (start, PING *, UPLD *), seconds" },
+  heartbeat: {
+    kind: "duration",
+    default: "10",
+    min: 0,
+    exclusiveMin: true,
+    help: "a bot sends at least one message this often, seconds",
+  },
+  results: { kind: "string", default: "results.data", help: "the bot's research results file" },
+  discovery: { kind: "probability", default: "0.01", help: "probability per second of a discovery" },
+  frankenstein: { kind: "probability", default: "0.001", help: "probability per second of going Frankenstein" },
+  killBoost: { kind: "probability", default: "0.01", help: "added to the Frankenstein probability by every KILL seen" },
+  chanAddr: { kind: "mcastAddr", default: "239.1.2.4", help: "multicast group address (IPv4 or IPv6)" },
+  chanPort: { kind: "port", default: "8421", help: "multicast group UDP port" },
+  chanIface: {
+    kind: "ipAddr",
+    default: "",
+    help: "address of the interface to multicast on; empty means loopback (127.0.0.1 or ::1)",
+  },
+  chanTTL: { kind: "int", default: "1", min: 0, max: 255, help: "multicast TTL / hop limit" },
+  PKT_SIZE: { kind: "int", default: "1024", min: 64, max: 65507, help: "largest datagram sent or accepted, bytes" },
+  QUEUE_SIZE: { kind: "int", default: "512", min: 1, max: 1_000_000, help: "inbound messages held before dropping" },
+  filePort: { kind: "port", default: "8000", help: "TCP port of the supervisor's upload server" },
+  lang: { kind: "lang", default: "", help: "language (en, fr); empty means from LC_ALL / LC_MESSAGES / LANG" },
+  seed: {
+    kind: "int",
+    default: "",
+    min: 0,
+    max: 4294967295,
+    help: "seed for repeatable random choices; empty means random",
+  },
+} as const satisfies Record<string, KeyDef>;
+
+export type Key = keyof typeof KEYS;
+
+export interface Config {
+  lifespan: number;
+  backoff: number;
+  heartbeat: number;
+  results: string;
+  discovery: number;
+  frankenstein: number;
+  killBoost: number;
+  chanAddr: string;
+  chanPort: number;
+  /** Resolved: never empty (loopback of the group's family by default). */
+  chanIface: string;
+  chanTTL: number;
+  PKT_SIZE: number;
+  QUEUE_SIZE: number;
+  filePort: number;
+  lang: string;
+  seed: number | undefined;
+}
+
+export type SourceKind = "default" | "file" | "cli";
+export interface ValueSource {
+  kind: SourceKind;
+  /** The file name for kind "file". */
+  file?: string;
+}
+
+export type Problem =
+  | "not-a-number"
+  | "not-an-integer"
+  | "negative-duration"
+  | "duration-not-positive"
+  | "out-of-range"
+  | "probability-range"
+  | "port-range"
+  | "not-multicast"
+  | "not-an-address"
+  | "family-mismatch"
+  | "not-a-boolean"
+  | "bad-lang"
+  | "missing-file"
+  | "unreadable-file"
+  | "bad-file";
+
+/** A configuration mistake. The CLI renders it as one translated line and exits 2. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly value: string,
+    readonly source: ValueSource,
+    readonly problem: Problem,
+    readonly bounds?: { min?: number; max?: number },
+  ) {
+    super(`${key}=${value} (${describeSource(source)}): ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function describeSource(s: ValueSource): string {
+  return s.kind === "file" ? `file ${s.file}` : s.kind === "cli" ? "command line" : "built-in default";
+}
+
+export type ConfigWarning =
+  | { kind: "unknown-key"; key: string; source: ValueSource }
+  | { kind: "unknown-option"; key: string };
+
+export interface LoadResult {
+  config: Config;
+  sources: Record<Key, ValueSource>;
+  warnings: ConfigWarning[];
+  /** The file actually read, if any. */
+  file: string | undefined;
+}
+
+export interface LoadOptions {
+  /** Config values from the command line, already split from flags (see cli.ts). */
+  overrides: Record<string, string>;
+  /** -config FILE; when absent ./dnabot.ini is read if it exists. */
+  configFile?: string;
+  /** Extra keys a program accepts on top of KEYS (e.g. the supervisor's). */
+  extraKeys?: Record<string, KeyDef>;
+  /** Returns the file's text, or undefined if it does not exist; throws on other errors. */
+  readFile: (path: string) => string | undefined;
+}
+
+export const DEFAULT_CONFIG_FILE = "./dnabot.ini";
+export const SECTION = "DNABot";
+
+const CANONICAL = new Map<string, string>();
+function canonical(key: string, extra?: Record<string, KeyDef>): string | undefined {
+  if (CANONICAL.size === 0) for (const k of Object.keys(KEYS)) CANONICAL.set(k.toLowerCase(), k);
+  const lower = key.toLowerCase();
+  const hit = CANONICAL.get(lower);
+  if (hit) return hit;
+  if (extra) for (const k of Object.keys(extra)) if (k.toLowerCase() === lower) return k;
+  return undefined;
+}
+
+/** Strip one layer of matching quotes, "since I keep making this mistake" (the original). */
+export function stripQuotes(s: string): string {
+  return s.trim().replace(/^["']+|["']+$/g, "");
+}
+
+export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<string, unknown> } {
+  const defs: Record<string, KeyDef> = { ...KEYS, ...(opts.extraKeys ?? {}) };
+  const raw: Record<string, { value: string; source: ValueSource }> = {};
+  for (const [k, d] of Object.entries(defs)) raw[k] = { value: d.default, source: { kind: "default" } };
+  const warnings: ConfigWarning[] = [];
+
+  // The file: -config FILE must exist; ./dnabot.ini is optional.
+  const fileName = opts.configFile ?? DEFAULT_CONFIG_FILE;
+  const fileSource: ValueSource = { kind: "file", file: fileName };
+  let text: string | undefined;
+  try {
+    text = opts.readFile(fileName);
+  } catch {
+    throw new ConfigError("config", fileName, { kind: "cli" }, "unreadable-file");
+  }
+  if (text === undefined && opts.configFile !== undefined) {
+    throw new ConfigError("config", fileName, { kind: "cli" }, "missing-file");
+  }
+  let fileRead: string | undefined;
+  if (text !== undefined) {
+    fileRead = fileName;
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = parseIni(text) as Record<string, unknown>;
+    } catch {
+      throw new ConfigError("config", fileName, fileSource, "bad-file");
+    }
+    const section = findSection(parsed);
+    for (const [k, v] of Object.entries(section ?? {})) {
+      const key = canonical(k, opts.extraKeys);
+      if (!key) {
+        warnings.push({ kind: "unknown-key", key: k, source: fileSource });
+        continue;
+      }
+      raw[key] = { value: v === null || v === undefined ? "" : String(v), source: fileSource };
+    }
+  }
+
+  for (const [k, v] of Object.entries(opts.overrides)) {
+    const key = canonical(k, opts.extraKeys);
+    if (!key) {
+      warnings.push({ kind: "unknown-option", key: k });
+      continue;
+    }
+    raw[key] = { value: v, source: { kind: "cli" } };
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(defs)) {
+    const r = raw[k] as { value: string; source: ValueSource };
+    values[k] = convert(k, d, stripQuotes(r.value), r.source);
+  }
+
+  // chanIface: empty means host-local scope, in the group's family.
+  const v6 = isIP(values.chanAddr as string) === 6;
+  const iface = values.chanIface as string;
+  if (iface === "") values.chanIface = v6 ? "::1" : "127.0.0.1";
+  else if ((isIP(iface) === 6) !== v6) {
+    throw new ConfigError("chanIface", iface, (raw.chanIface as { source: ValueSource }).source, "family-mismatch");
+  }
+
+  const sources = {} as Record<Key, ValueSource>;
+  for (const k of Object.keys(KEYS) as Key[]) sources[k] = (raw[k] as { source: ValueSource }).source;
+  const extra: Record<string, unknown> = {};
+  for (const k of Object.keys(opts.extraKeys ?? {})) extra[k] = values[k];
+  return { config: values as unknown as Config, sources, warnings, file: fileRead, extra };
+}
+
+function findSection(parsed: Record<string, unknown>): Record<string, unknown> | undefined {
+  for (const [name, v] of Object.entries(parsed)) {
+    if (name === SECTION && v && typeof v === "object") return v as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Convert and check one value; throws ConfigError. Exported for programs' own keys. */
+export function convert(key: string, def: KeyDef, value: string, source: ValueSource): unknown {
+  const fail = (problem: Problem, bounds?: { min?: number; max?: number }): never => {
+    throw new ConfigError(key, value, source, problem, bounds);
+  };
+  switch (def.kind) {
+    case "string":
+      return value;
+    case "lang":
+      if (value !== "" && !/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/.test(value)) fail("bad-lang");
+      return value;
+    case "bool": {
+      const v = value.toLowerCase();
+      if (["1", "true", "yes", "on"].includes(v)) return true;
+      if (["0", "false", "no", "off"].includes(v)) return false;
+      return fail("not-a-boolean");
+    }
+    case "mcastAddr": {
+      const fam = isIP(value);
+      if (fam === 4) {
+        const first = Number(value.split(".")[0]);
+        if (first >= 224 && first <= 239) return value;
+      } else if (fam === 6 && /^ff/i.test(value)) {
+        return value;
+      }
+      return fail("not-multicast");
+    }
+    case "ipAddr":
+      if (value !== "" && isIP(value) === 0) fail("not-an-address");
+      return value;
+    case "port": {
+      if (!/^[+]?\d+$/.test(value)) fail(NUMBER.test(value) ? "not-an-integer" : "not-a-number");
+      const n = Number(value);
+      if (n < 1 || n > 65535) fail("port-range", { min: 1, max: 65535 });
+      return n;
+    }
+    case "int": {
+      if (value === "" && def.default === "") return undefined;
+      if (!/^[+-]?\d+$/.test(value)) fail(NUMBER.test(value) ? "not-an-integer" : "not-a-number");
+      const n = Number(value);
+      if ((def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max)) {
+        fail("out-of-range", { min: def.min, max: def.max });
+      }
+      return n;
+    }
+    case "duration": {
+      if (!NUMBER.test(value)) fail("not-a-number");
+      const n = Number(value);
+      if (!Number.isFinite(n)) fail("not-a-number");
+      if (n < 0) fail("negative-duration");
+      if (def.exclusiveMin && n <= (def.min ?? 0)) fail("duration-not-positive");
+      if (def.max !== undefined && n > def.max) fail("out-of-range", { min: def.min, max: def.max });
+      return n;
+    }
+    case "probability": {
+      if (!NUMBER.test(value)) fail("not-a-number");
+      const n = Number(value);
+      if (!(n >= 0 && n <= 1)) fail("probability-range");
+      return n;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Translation: i18next with English source strings as keys (as gettext does), loaded
+ * synchronously from i18n/locales/<lang>/translation.json by i18next-fs-backend.
+ * Call initI18n() once at start-up; t() before that returns English with interpolation.
+ */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import i18next, { type TOptions } from "i18next";
+import Backend from "i18next-fs-backend";
+
+export const SUPPORTED = ["en", "fr"] as const;
+export type Lang = (typeof SUPPORTED)[number];
+
+/** i18n/locales, found from this file both in shared/ (tests) and in dist/shared/ (built). */
+export function localesDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const up = here.includes(`${join("dist", "shared")}`) ? join(here, "..", "..") : join(here, "..");
+  return join(up, "i18n", "locales");
+}
+
+/**
+ * Pick the language: an explicit setting (-lang) wins, then LC_ALL, LC_MESSAGES, LANG as POSIX
+ * orders them. `fr_FR.UTF-8` → fr; C, POSIX and anything we don't ship → en.
+ */
+export function resolveLang(explicit: string | undefined, env: NodeJS.ProcessEnv): Lang {
+  const candidates = [explicit, env.LC_ALL, env.LC_MESSAGES, env.LANG];
+  for (const c of candidates) {
+    if (!c) continue;
+    const base = (c.split(/[_.@-]/)[0] ?? "").toLowerCase();
+    if (base === "" || base === "c" || base === "posix") return "en";
+    return (SUPPORTED as readonly string[]).includes(base) ? (base as Lang) : "en";
+  }
+  return "en";
+}
+
+let ready = false;
+
+export function initI18n(lang: Lang): void {
+  const instance = i18next.use(Backend);
+  void instance.init({
+    lng: lang,
+    fallbackLng: "en",
+    supportedLngs: [...SUPPORTED],
+    ns: ["translation"],
+    defaultNS: "translation",
+    initAsync: false,
+    keySeparator: false,
+    nsSeparator: false,
+    returnNull: false,
+    returnEmptyString: false,
+    interpolation: { escapeValue: false },
+    backend: { loadPath: join(localesDir(), "{{lng}}", "{{ns}}.json") },
+    showSupportNotice: false,
+  } as Parameters<typeof instance.init>[0]);
+  ready = true;
+}
+
+/** Translate an English source string; `{{name}}` placeholders are filled from values. */
+export function t(key: string, values?: TOptions): string {
+  if (!ready) return interpolate(key, values);
+  return i18next.t(key, values ?? {}) as string;
+}
+
+function interpolate(s: string, values?: TOptions): string {
+  if (!values) return s;
+  return s.replace(/\{\{\s*(\w+)\s*\}\}/g, (_m, k: string) => String((values as Record<string, unknown>)[k] ?? ""));
+}
+
+export function currentLang(): string {
+  return ready ? i18next.language : "en";
+}

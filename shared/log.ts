@@ -1,0 +1,53 @@
+/**
+ * Logging with pino. -fg: readable lines on stdout (pino-pretty, synchronous so nothing is lost
+ * on exit); otherwise JSON lines appended to ./dnabot.log. Default level warn; -info, -debug.
+ * Messages meant for people are translated by the caller (t()); debug lines stay English, as
+ * in the original.
+ */
+import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
+
+export type { Logger } from "pino";
+export type Level = "debug" | "info" | "warn" | "error" | "silent";
+
+export interface LogOptions {
+  level: Level;
+  /** Readable lines on this stream (stdout for -fg, stderr for the supervisor). */
+  pretty?: NodeJS.WritableStream;
+  /** JSON lines appended to this file when not pretty. */
+  file?: string;
+  /** Extra fields on every line (e.g. the bot id). */
+  base?: Record<string, unknown>;
+}
+
+export function levelFromFlags(flags: { debug?: boolean; info?: boolean }): Level {
+  return flags.debug ? "debug" : flags.info ? "info" : "warn";
+}
+
+export function createLogger(opts: LogOptions): Logger {
+  const base = { ...(opts.base ?? {}) };
+  if (opts.pretty) {
+    const out = opts.pretty as NodeJS.WriteStream;
+    const stream = pretty({
+      destination: out,
+      sync: true,
+      colorize: Boolean(out.isTTY) && !process.env.NO_COLOR,
+      translateTime: "SYS:HH:MM:ss",
+      ignore: "pid,hostname",
+      singleLine: true,
+    });
+    return pino({ level: opts.level, base }, stream);
+  }
+  if (opts.file) {
+    return pino(
+      { level: opts.level, base },
+      pino.destination({ dest: opts.file, append: true, sync: true, mkdir: true }),
+    );
+  }
+  return pino({ level: "silent" });
+}
+
+/** A logger that drops everything, for tests. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}
