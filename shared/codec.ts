@@ -100,3 +100,37 @@ export function formatMessage(m: Pick<ChanMessage, "sender" | "seq" | "opcode" |
 export function encodeLine(line: string): Buffer {
   return Buffer.from(line, "utf8");
 }
+
+/**
+ * Our additions travel as trailing `key=value` tokens after the human text, e.g.
+ * `E26CB171 7 BEAT * Beep state=asimov`, `HUMAN-3fa2 4 UPLD * results.data port=8001`.
+ * The original's peers print them or ignore them (they read only args[0]).
+ */
+const TAG = /^([a-z][a-zA-Z]*)=(\S+)$/;
+
+export interface Tagged {
+  /** The arguments before the tags (the human text, or a file name). */
+  words: string[];
+  tags: Record<string, string>;
+}
+
+/** Split trailing `key=value` tags off a message's arguments. */
+export function splitTags(args: readonly string[]): Tagged {
+  let end = args.length;
+  const tags: Record<string, string> = {};
+  while (end > 0) {
+    const m = TAG.exec(args[end - 1] as string);
+    if (!m) break;
+    const key = m[1] as string;
+    if (!(key in tags)) tags[key] = m[2] as string;
+    end--;
+  }
+  return { words: args.slice(0, end), tags };
+}
+
+/** Append tags (in the given order) to arguments. */
+export function withTags(words: readonly string[], tags: Record<string, string | number | undefined>): string[] {
+  const out = [...words];
+  for (const [k, v] of Object.entries(tags)) if (v !== undefined && v !== "") out.push(`${k}=${v}`);
+  return out;
+}
