@@ -150,7 +150,10 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
     } catch (e) {
       const err = e instanceof TransportError ? e : this.fail("open", e as NodeJS.ErrnoException);
       await this.close();
-      queueMicrotask(() => this.emit("error", err));
+      // Reported through ready() too; only emit when someone listens, or Node would throw.
+      queueMicrotask(() => {
+        if (this.listenerCount("error") > 0) this.emit("error", err);
+      });
       throw err;
     }
   }
