@@ -150,6 +150,8 @@ function problemText(e: ConfigError): string {
       return t("the file cannot be read");
     case "bad-file":
       return t("the file is not valid ini");
+    case "not-a-choice":
+      return t("must be one of {{choices}}", { choices: (e.bounds?.choices ?? []).join(", ") });
   }
 }
 

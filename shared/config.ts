@@ -9,7 +9,17 @@
 import { isIP } from "node:net";
 import { parse as parseIni } from "ini";
 
-export type Kind = "duration" | "probability" | "port" | "int" | "string" | "mcastAddr" | "ipAddr" | "bool" | "lang";
+export type Kind =
+  | "duration"
+  | "probability"
+  | "port"
+  | "int"
+  | "string"
+  | "mcastAddr"
+  | "ipAddr"
+  | "bool"
+  | "lang"
+  | "choice";
 
 export interface KeyDef {
   kind: Kind;
@@ -19,6 +29,8 @@ export interface KeyDef {
   max?: number;
   /** For duration: strictly above min. */
   exclusiveMin?: boolean;
+  /** For choice: the accepted values. */
+  choices?: readonly string[];
   /** English description (translated in usage). */
   help: string;
 }
@@ -57,6 +69,46 @@ export const KEYS = {
     max: 4294967295,
     help: "seed for repeatable random choices; empty means random",
   },
+  // Reliability layer (NACK/RSND/SKIP/LAST, see shared/reliable/).
+  reliable: { kind: "bool", default: "true", help: "repair lost messages with NACK/RSND/SKIP (false: plain channel)" },
+  nackWait: {
+    kind: "duration",
+    default: "0.2",
+    min: 0,
+    exclusiveMin: true,
+    help: "upper bound of the random wait before a NACK, seconds; also the base of its backoff",
+  },
+  nackTries: { kind: "int", default: "10", min: 1, max: 100, help: "NACK rounds for one lost message before giving up" },
+  rsndWait: {
+    kind: "duration",
+    default: "0.1",
+    min: 0,
+    exclusiveMin: true,
+    help: "upper bound of the random wait before answering a NACK, seconds",
+  },
+  holdCount: { kind: "int", default: "512", min: 0, max: 1_000_000, help: "messages kept for retransmission" },
+  holdTime: { kind: "duration", default: "60", help: "seconds a message is kept for retransmission" },
+  // Packet-loss simulator (shared/loss.ts): off unless a rate is above 0.
+  lossRate: { kind: "probability", default: "0", help: "simulated packet loss: average probability of a drop" },
+  lossBurst: {
+    kind: "int",
+    default: "1",
+    min: 1,
+    max: 1000,
+    help: "simulated packet loss: mean length of a run of drops (1: independent drops)",
+  },
+  lossDir: {
+    kind: "choice",
+    default: "recv",
+    choices: ["send", "recv", "both"],
+    help: "simulated impairments apply to datagrams sent, received or both",
+  },
+  dupRate: { kind: "probability", default: "0", help: "simulated duplication: probability a datagram arrives twice" },
+  reorderRate: {
+    kind: "probability",
+    default: "0",
+    help: "simulated reordering: probability a datagram is held back behind the next",
+  },
 } as const satisfies Record<string, KeyDef>;
 
 export type Key = keyof typeof KEYS;
@@ -79,6 +131,18 @@ export interface Config {
   filePort: number;
   lang: string;
   seed: number | undefined;
+  reliable: boolean;
+  /** Seconds, as all durations. */
+  nackWait: number;
+  nackTries: number;
+  rsndWait: number;
+  holdCount: number;
+  holdTime: number;
+  lossRate: number;
+  lossBurst: number;
+  lossDir: "send" | "recv" | "both";
+  dupRate: number;
+  reorderRate: number;
 }
 
 export type SourceKind = "default" | "file" | "cli";
@@ -103,7 +167,8 @@ export type Problem =
   | "bad-lang"
   | "missing-file"
   | "unreadable-file"
-  | "bad-file";
+  | "bad-file"
+  | "not-a-choice";
 
 /** A configuration mistake. The CLI renders it as one translated line and exits 2. */
 export class ConfigError extends Error {
@@ -112,7 +177,7 @@ export class ConfigError extends Error {
     readonly value: string,
     readonly source: ValueSource,
     readonly problem: Problem,
-    readonly bounds?: { min?: number; max?: number },
+    readonly bounds?: { min?: number; max?: number; choices?: readonly string[] },
   ) {
     super(`${key}=${value} (${describeSource(source)}): ${problem}`);
     this.name = "ConfigError";
@@ -243,12 +308,16 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Convert and check one value; throws ConfigError. Exported for programs' own keys. */
 export function convert(key: string, def: KeyDef, value: string, source: ValueSource): unknown {
-  const fail = (problem: Problem, bounds?: { min?: number; max?: number }): never => {
+  const fail = (problem: Problem, bounds?: { min?: number; max?: number; choices?: readonly string[] }): never => {
     throw new ConfigError(key, value, source, problem, bounds);
   };
   switch (def.kind) {
     case "string":
       return value;
+    case "choice": {
+      const hit = def.choices?.find((c) => c.toLowerCase() === value.toLowerCase());
+      return hit ?? fail("not-a-choice", { choices: def.choices });
+    }
     case "lang":
       if (value !== "" && !/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/.test(value)) fail("bad-lang");
       return value;
