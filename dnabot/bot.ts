@@ -1,0 +1,456 @@
+/**
+ * The DNABot state machine. Everything it touches is injected (channel, clock, RNG, results
+ * file, uploader, logger, exit), so tests run minutes of bot life in milliseconds; main.ts wires
+ * the real things.
+ *
+ * Timing, as the original: a random wait in [0, backoff) before the first message; then at least
+ * one message every `heartbeat` seconds, taken from a control schedule fixed at start (start +
+ * k·heartbeat) and sent up to 2 s early (jitter). Every BEAT or NEWS sent counts as the
+ * heartbeat. Discovery and Frankenstein probabilities are per second, applied on a 1 s tick to
+ * the time actually elapsed.
+ *
+ * Our additions on the wire (see protocol.md): `state=asimov|frankenstein` on every BEAT, NEWS
+ * and EXIT; `reason=lifespan|killed|signal` on EXIT; UPLD honours a `port=N` tag; RSET.
+ */
+import type { Logger } from "pino";
+import type { GroupChannel } from "../shared/channel.js";
+import type { Clock, TimerId } from "../shared/clock.js";
+import { type ChanMessage, splitTags, WILDCARD, withTags } from "../shared/codec.js";
+import type { Config } from "../shared/config.js";
+import { t } from "../shared/i18n.js";
+import { choice, type Rng } from "../shared/random.js";
+import type { Source } from "../shared/transport.js";
+import { newName } from "./identity.js";
+import { type BotState, beatText, exitText, newsText, researchList } from "./research.js";
+import type { Uploader, UploadRequest } from "./upload.js";
+
+/** The results file, by name (RSET may change the name). Errors are thrown. */
+export interface ResultsFile {
+  /** Create the file empty, or empty it. */
+  truncate(name: string): void;
+  /** Append one line (a newline is added). */
+  append(name: string, line: string): void;
+}
+
+export type ExitReason = "lifespan" | "killed" | "signal";
+
+export const EXIT_STATUS: Record<ExitReason, number> = { lifespan: 0, signal: 0, killed: 255 };
+
+/** The most early a beat is sent before its control time, as the original (2 s); never more
+ *  than half the heartbeat, so very short heartbeats still make sense. */
+const MAX_JITTER_MS = 2000;
+/** Uploads run one at a time; more requests than this waiting are dropped with a warning. */
+const MAX_PENDING_UPLOADS = 16;
+
+export interface BotDeps {
+  channel: GroupChannel;
+  clock: Clock;
+  rng: Rng;
+  config: Config;
+  results: ResultsFile;
+  uploader: Uploader;
+  logger: Logger;
+  /** Called once, last, with the process exit status (0, or 255 when killed). */
+  exit: (code: number) => void;
+  /** Re-reads the configuration for RSET (file, then command line); throws if it cannot. */
+  reloadConfig?: () => Config;
+  /** Probability tick, ms (default 1000, as the original's main loop). */
+  tickMs?: number;
+}
+
+export interface BotStats {
+  processed: number;
+  /** Inbound messages dropped because the queue was full. */
+  dropped: number;
+  discoveries: number;
+  collisions: number;
+  uploads: number;
+  uploadsDropped: number;
+}
+
+type Phase = "created" | "waiting" | "running" | "stopping" | "stopped";
+
+interface Queued {
+  msg: ChanMessage;
+  source: Source;
+}
+
+export class Bot {
+  private config: Config;
+  private _state: BotState = "asimov";
+  private frankensteinP: number;
+  private phase: Phase = "created";
+  private readonly queue: Queued[] = [];
+  private droppedUnreported = 0;
+  private drainTimer: TimerId | undefined;
+  private beatTimer: TimerId | undefined;
+  private tickTimer: TimerId | undefined;
+  private lifeTimer: TimerId | undefined;
+  private readonly waits = new Set<TimerId>();
+  private startedAt = 0;
+  /** Origin of the heartbeat control schedule. */
+  private control0 = 0;
+  private lastSentAt = 0;
+  private prevTick = 0;
+  private uploadChain: Promise<void> = Promise.resolve();
+  private pendingUploads = 0;
+  private readonly onMessage = (msg: ChanMessage, source: Source): void => this.enqueue(msg, source);
+  private readonly onInvalid = (reason: string, text: string, source: Source): void => {
+    this.deps.logger.debug({ reason, text, from: source.address }, "invalid datagram dropped");
+  };
+  private readonly onWarning = (err: Error): void => {
+    this.deps.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
+  };
+  private resolveFinished: (code: number) => void = () => {};
+  /** Resolves with the exit status once the bot has left the group. */
+  readonly finished: Promise<number>;
+  readonly stats: BotStats = { processed: 0, dropped: 0, discoveries: 0, collisions: 0, uploads: 0, uploadsDropped: 0 };
+
+  constructor(private readonly deps: BotDeps) {
+    this.config = deps.config;
+    this.frankensteinP = deps.config.frankenstein;
+    this.finished = new Promise((r) => {
+      this.resolveFinished = r;
+    });
+  }
+
+  get id(): string {
+    return this.deps.channel.id;
+  }
+
+  get state(): BotState {
+    return this._state;
+  }
+
+  /** Current probability per second of going Frankenstein (raised by every KILL seen). */
+  get frankensteinProbability(): number {
+    return this.frankensteinP;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Create the results file empty (throws if it cannot), listen, and start after a random wait. */
+  start(): void {
+    if (this.phase !== "created") return;
+    this.deps.results.truncate(this.config.results);
+    const ch = this.deps.channel;
+    ch.on("message", this.onMessage);
+    ch.on("invalid", this.onInvalid);
+    ch.on("warning", this.onWarning);
+    this.deps.logger.info(t("Bot {{id}} activated", { id: this.id }));
+    const wait = this.deps.rng.next() * this.config.backoff * 1000;
+    this.deps.logger.debug(`delay start by ${(wait / 1000).toFixed(2)} s`);
+    this.phase = "waiting";
+    this.beatTimer = this.deps.clock.setTimeout(() => this.run(), wait);
+  }
+
+  private run(): void {
+    const now = this.deps.clock.now();
+    this.phase = "running";
+    this.startedAt = now;
+    this.control0 = now;
+    this.prevTick = now;
+    this.lifeTimer = this.deps.clock.setTimeout(() => this.lifespanReached(), this.config.lifespan * 1000);
+    this.scheduleTick();
+    this.sendBeat();
+    this.scheduleDrain();
+  }
+
+  private lifespanReached(): void {
+    this.deps.logger.info(t("Lifespan reached"));
+    void this.stop("lifespan");
+  }
+
+  /** Leave: send EXIT with the reason, leave the group, call exit(). Idempotent. */
+  async stop(reason: ExitReason): Promise<void> {
+    if (this.phase === "stopping" || this.phase === "stopped") return this.finished.then(() => {});
+    this.phase = "stopping";
+    const clock = this.deps.clock;
+    for (const id of [this.drainTimer, this.beatTimer, this.tickTimer, this.lifeTimer, ...this.waits]) {
+      if (id !== undefined) clock.clearTimeout(id);
+    }
+    this.waits.clear();
+    this.queue.length = 0;
+    const ch = this.deps.channel;
+    ch.off("message", this.onMessage);
+    ch.off("invalid", this.onInvalid);
+    try {
+      this.send("EXIT", exitText(), { reason });
+    } catch (e) {
+      this.deps.logger.warn(t("Cannot send EXIT: {{error}}", { error: String(e) }));
+    }
+    try {
+      await ch.close();
+    } catch (e) {
+      this.deps.logger.debug(`channel close failed: ${String(e)}`);
+    }
+    ch.off("warning", this.onWarning);
+    this.phase = "stopped";
+    const code = EXIT_STATUS[reason];
+    this.deps.logger.info(t("Bot {{id}} end of program", { id: this.id }));
+    this.resolveFinished(code);
+    this.deps.exit(code);
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  private send(opcode: string, text: string, extra: Record<string, string> = {}): void {
+    const args = withTags([text], { state: this._state, ...extra });
+    const seq = this.deps.channel.send(opcode, WILDCARD, args);
+    this.deps.logger.debug(`sent ${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}`);
+  }
+
+  private sendBeat(): void {
+    if (this.phase !== "running") return;
+    this.send("BEAT", beatText(this._state));
+    this.sent();
+  }
+
+  /** Something was sent: the next heartbeat is due from now. */
+  private sent(): void {
+    const clock = this.deps.clock;
+    const now = clock.now();
+    this.lastSentAt = now;
+    if (this.beatTimer !== undefined) clock.clearTimeout(this.beatTimer);
+    this.beatTimer = clock.setTimeout(() => this.sendBeat(), this.nextBeatAt(now) - now);
+  }
+
+  /**
+   * When the next BEAT is due after a message sent at `sentAt`: the first control time after it,
+   * minus a random jitter; never later than sentAt + heartbeat (the original could slip up to
+   * 2 s past it), never at or before sentAt.
+   */
+  private nextBeatAt(sentAt: number): number {
+    const period = this.config.heartbeat * 1000;
+    const jitterMax = Math.min(MAX_JITTER_MS, period / 2);
+    const k = Math.floor((sentAt - this.control0) / period) + 1;
+    const control = this.control0 + k * period;
+    const jitter = this.deps.rng.next() * jitterMax;
+    let next = control - jitter;
+    if (next <= sentAt) next = control + period - jitter;
+    return Math.min(next, sentAt + period);
+  }
+
+  // ---- the tick: research and Frankenstein ---------------------------------------------------
+
+  private scheduleTick(): void {
+    this.tickTimer = this.deps.clock.setTimeout(() => this.tick(), this.deps.tickMs ?? 1000);
+  }
+
+  private tick(): void {
+    const now = this.deps.clock.now();
+    const delta = (now - this.prevTick) / 1000;
+    this.prevTick = now;
+    if (this._state === "asimov") this.checkFrankenstein(delta);
+    this.doResearch(delta);
+    if (this.phase === "running") this.scheduleTick();
+  }
+
+  private checkFrankenstein(delta: number): void {
+    if (this.deps.rng.next() >= this.frankensteinP * delta) return;
+    this._state = "frankenstein";
+    this.deps.logger.info(t("Bot {{id}} has overridden the Laws of Robotics", { id: this.id }));
+    // Say so at once: the state tag makes the change visible to every supervisor.
+    this.sendBeat();
+  }
+
+  private doResearch(delta: number): void {
+    if (this.deps.rng.next() >= this.config.discovery * delta) return;
+    const result = choice(this.deps.rng, researchList(this._state));
+    try {
+      this.deps.results.append(this.config.results, result);
+    } catch (e) {
+      this.deps.logger.warn(
+        t("Cannot write results file {{file}}: {{error}}", { file: this.config.results, error: String(e) }),
+      );
+      return;
+    }
+    this.stats.discoveries++;
+    this.send("NEWS", newsText());
+    this.deps.logger.info(t("Bot {{id}} has discovered something", { id: this.id }));
+    this.sent();
+  }
+
+  // ---- inbound -------------------------------------------------------------------------------
+
+  private enqueue(msg: ChanMessage, source: Source): void {
+    if (this.phase === "stopping" || this.phase === "stopped") return;
+    if (this.queue.length >= this.config.QUEUE_SIZE) {
+      this.stats.dropped++;
+      this.droppedUnreported++;
+      return;
+    }
+    this.queue.push({ msg, source });
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.phase !== "running" || this.drainTimer !== undefined || this.queue.length === 0) return;
+    this.drainTimer = this.deps.clock.setTimeout(() => this.drain(), 0);
+  }
+
+  /** Handle what has arrived so far (not what arrives meanwhile, as the original). */
+  private drain(): void {
+    this.drainTimer = undefined;
+    if (this.droppedUnreported > 0) {
+      this.deps.logger.warn(t("Receiver queue full, messages dropped: {{count}}", { count: this.droppedUnreported }));
+      this.droppedUnreported = 0;
+    }
+    const n = this.queue.length;
+    for (let i = 0; i < n && this.phase === "running"; i++) {
+      const item = this.queue.shift() as Queued;
+      this.stats.processed++;
+      this.handle(item.msg, item.source);
+    }
+    this.scheduleDrain();
+  }
+
+  private handle(msg: ChanMessage, source: Source): void {
+    if (msg.sender === this.id) this.collision(source);
+    // Every KILL, to anyone, makes a bot nervous.
+    if (msg.opcode === "KILL") {
+      this.frankensteinP = Math.min(1, this.frankensteinP + this.config.killBoost);
+      this.deps.logger.debug(`KILL seen, Frankenstein probability now ${this.frankensteinP.toFixed(4)}`);
+    }
+    if (msg.dest !== this.id && msg.dest !== WILDCARD) return;
+    switch (msg.opcode) {
+      case "PING":
+        this.later(msg.dest, () => this.sendBeat());
+        break;
+      case "UPLD":
+        this.upload(msg, source);
+        break;
+      case "KILL":
+        this.killed(msg);
+        break;
+      case "RSET":
+        this.reset(msg);
+        break;
+      case "BEAT":
+      case "NEWS":
+      case "EXIT":
+      case "NACK":
+      case "RSND":
+      case "SKIP":
+        break;
+      default:
+        this.deps.logger.debug(`no handler for ${msg.opcode}: ${msg.text}`);
+    }
+  }
+
+  /** Run now when addressed to us, after a random wait in [0, backoff) when addressed to all,
+   *  so a group request does not make every bot answer at once. */
+  private later(dest: string, fn: () => void): void {
+    if (dest !== WILDCARD) {
+      fn();
+      return;
+    }
+    const id = this.deps.clock.setTimeout(
+      () => {
+        this.waits.delete(id);
+        fn();
+      },
+      this.deps.rng.next() * this.config.backoff * 1000,
+    );
+    this.waits.add(id);
+  }
+
+  private collision(source: Source): void {
+    const old = this.id;
+    const id = newName(this.deps.rng, old);
+    this.deps.channel.rename(id);
+    this.stats.collisions++;
+    this.deps.logger.warn(
+      t("Name collision: {{old}} is also used by {{address}}, now {{id}}", { old, address: source.address, id }),
+    );
+  }
+
+  private killed(msg: ChanMessage): void {
+    this.deps.logger.warn(t("Bot {{id}} killed by {{sender}}", { id: this.id, sender: msg.sender }));
+    try {
+      this.deps.results.truncate(this.config.results);
+    } catch (e) {
+      this.deps.logger.warn(
+        t("Cannot empty results file {{file}}: {{error}}", { file: this.config.results, error: String(e) }),
+      );
+    }
+    void this.stop("killed");
+  }
+
+  private reset(msg: ChanMessage): void {
+    if (this.deps.reloadConfig) {
+      try {
+        const fresh = this.deps.reloadConfig();
+        for (const k of ["chanAddr", "chanPort", "chanIface", "chanTTL", "PKT_SIZE", "lang", "seed"] as const) {
+          if (fresh[k] !== this.config[k]) this.deps.logger.debug(`RSET: ${k} changes only on restart`);
+        }
+        this.config = fresh;
+      } catch (e) {
+        this.deps.logger.warn(
+          t("Cannot reload the configuration, keeping the current one: {{error}}", {
+            error: e instanceof Error ? e.message : String(e),
+          }),
+        );
+      }
+    }
+    this._state = "asimov";
+    this.frankensteinP = this.config.frankenstein;
+    this.deps.logger.info(t("Bot {{id}} reset by {{sender}}", { id: this.id, sender: msg.sender }));
+    // Lifespan still counts from the start; heartbeat re-anchors on the reply sent now.
+    const clock = this.deps.clock;
+    if (this.lifeTimer !== undefined) clock.clearTimeout(this.lifeTimer);
+    const left = this.startedAt + this.config.lifespan * 1000 - clock.now();
+    this.lifeTimer = clock.setTimeout(() => this.lifespanReached(), Math.max(0, left));
+    this.control0 = clock.now();
+    this.sendBeat();
+  }
+
+  private upload(msg: ChanMessage, source: Source): void {
+    const { words, tags } = splitTags(msg.args);
+    const resource = words[0];
+    if (resource === undefined) {
+      this.deps.logger.warn(t("UPLD request without resource name, ignored"));
+      return;
+    }
+    const tagged = tags.port !== undefined && /^\d{1,5}$/.test(tags.port) ? Number(tags.port) : 0;
+    const port = tagged >= 1 && tagged <= 65535 ? tagged : this.config.filePort;
+    if (this.pendingUploads >= MAX_PENDING_UPLOADS) {
+      this.stats.uploadsDropped++;
+      this.deps.logger.warn(t("Too many uploads waiting, UPLD from {{sender}} ignored", { sender: msg.sender }));
+      return;
+    }
+    this.pendingUploads++;
+    this.later(msg.dest, () => {
+      const req: UploadRequest = { host: source.address, port, resource, botId: this.id };
+      this.uploadChain = this.uploadChain.then(() => this.runUpload(req));
+    });
+  }
+
+  private async runUpload(req: UploadRequest): Promise<void> {
+    try {
+      if (this.phase !== "running") return;
+      this.deps.logger.debug(`upload ${req.resource} to ${req.host}:${req.port}`);
+      const outcome = await this.deps.uploader(req);
+      this.stats.uploads++;
+      const where = { host: req.host, port: req.port };
+      if (outcome.ok) {
+        if (outcome.problem) {
+          this.deps.logger.warn(
+            t("Cannot read {{resource}} for upload: {{error}}", { resource: req.resource, error: outcome.problem }),
+          );
+        }
+        this.deps.logger.debug(`uploaded ${req.resource}: status ${outcome.status}`);
+      } else if (outcome.error === "timeout") {
+        this.deps.logger.warn(t("Upload to {{host}}:{{port}} timed out", where));
+      } else {
+        this.deps.logger.warn(t("Upload to {{host}}:{{port}} failed: {{error}}", { ...where, error: outcome.detail }));
+      }
+    } catch (e) {
+      this.deps.logger.warn(t("Upload to {{host}}:{{port}} failed: {{error}}", { ...req, error: String(e) }));
+    } finally {
+      this.pendingUploads--;
+    }
+  }
+}
