@@ -1,0 +1,91 @@
+/**
+ * The reliability layer's control messages. All are sent with SEQ 0 (unsequenced: not part of
+ * the sender's stream) and keep the original's four-field header, so the original's programs
+ * parse them, print them or ignore them:
+ *
+ *   ID 0 NACK SENDER SEQ                    "I miss SENDER's message SEQ"
+ *   ID 0 RSND SENDER SEQ OPCODE DEST ARGS…  a copy of SENDER's message SEQ, from ID (any holder)
+ *   ID 0 SKIP SENDER SEQ                    "don't wait for it": a BEAT, or no longer held
+ *   ID 0 LAST * SEQ age=MS first=F since=MS "my latest message is SEQ, sent MS ago; my stream
+ *                                            under this id began at F, MS ago" (tail loss)
+ *
+ * Pure: parse and format, no I/O.
+ */
+import { type ChanMessage, formatBody, parseLine, splitTags, WILDCARD } from "../codec.js";
+
+export const NACK = "NACK";
+export const RSND = "RSND";
+export const SKIP = "SKIP";
+export const LAST = "LAST";
+export const CONTROL_OPCODES: ReadonlySet<string> = new Set([NACK, RSND, SKIP, LAST]);
+
+export type Control =
+  | { kind: "NACK"; sender: string; seq: number }
+  | { kind: "SKIP"; sender: string; seq: number }
+  | { kind: "RSND"; sender: string; seq: number; body: string; message: ChanMessage }
+  | { kind: "LAST"; seq: number; age?: number; first?: number; since?: number };
+
+export type ControlResult = { ok: true; control: Control } | { ok: false; reason: string };
+
+/** True if the layer consumes this message rather than the application. */
+export function isControl(msg: ChanMessage): boolean {
+  return msg.seq === 0 && CONTROL_OPCODES.has(msg.opcode);
+}
+
+const UINT = /^[0-9]{1,15}$/;
+
+function seqOf(s: string | undefined): number | undefined {
+  if (s === undefined || !UINT.test(s)) return undefined;
+  const n = Number(s);
+  return n >= 1 ? n : undefined;
+}
+
+function msOf(s: string | undefined): number | undefined {
+  return s !== undefined && UINT.test(s) ? Number(s) : undefined;
+}
+
+/** Parse a control message (isControl(msg) must hold). Never throws. */
+export function parseControl(msg: ChanMessage): ControlResult {
+  const seq = seqOf(msg.args[0]);
+  if (seq === undefined) return { ok: false, reason: "bad-seq" };
+  switch (msg.opcode) {
+    case NACK:
+    case SKIP:
+      if (msg.dest === WILDCARD) return { ok: false, reason: "no-sender" };
+      return { ok: true, control: { kind: msg.opcode, sender: msg.dest, seq } };
+    case RSND: {
+      if (msg.dest === WILDCARD) return { ok: false, reason: "no-sender" };
+      const body = /^\S+\s+(.*)$/.exec(msg.rest)?.[1]?.trim() ?? "";
+      const inner = parseLine(`${msg.dest} ${seq} ${body}`);
+      if (!inner.ok) return { ok: false, reason: `bad-body:${inner.reason}` };
+      return { ok: true, control: { kind: "RSND", sender: msg.dest, seq, body, message: inner.msg } };
+    }
+    case LAST: {
+      const { tags } = splitTags(msg.args.slice(1));
+      return {
+        ok: true,
+        control: { kind: "LAST", seq, age: msOf(tags.age), first: seqOf(tags.first), since: msOf(tags.since) },
+      };
+    }
+    default:
+      return { ok: false, reason: "not-control" };
+  }
+}
+
+/** Arguments (after OPCODE DEST) of each control message, for Channel.sendWithSeq(0, ...). */
+export function nackArgs(seq: number): string[] {
+  return [String(seq)];
+}
+
+export function rsndArgs(seq: number, body: string): string[] {
+  return [String(seq), body];
+}
+
+export function lastArgs(seq: number, ageMs: number, first: number, sinceMs: number): string[] {
+  return [String(seq), `age=${Math.round(ageMs)}`, `first=${first}`, `since=${Math.round(sinceMs)}`];
+}
+
+/** The body (`OPCODE DEST ARGS...`) of a received message, as RSND carries it. */
+export function bodyOf(msg: ChanMessage): string {
+  return msg.rest === "" ? formatBody(msg.opcode, msg.dest) : `${formatBody(msg.opcode, msg.dest)} ${msg.rest}`;
+}
