@@ -221,6 +221,20 @@ describe("ReliableChannel", () => {
     expect(repaired?.source).toEqual(legacy.source);
   });
 
+  it("suppresses answers: of 10 peers holding a copy, about one resends it", async () => {
+    const g = new Group();
+    const legacy = g.peer("0123ABCD", { legacy: true });
+    const holders = range(1, 10).map((i) => g.peer(`H${String(i).padStart(7, "0")}`));
+    const missing = g.peer("R0000002");
+    dropSeq(missing, "0123ABCD", 2);
+    for (let i = 1; i <= 3; i++) legacy.chan.send("NEWS", "*", [`n${i}`]);
+    await g.run(3_000);
+    expect(seqsFrom(missing, "0123ABCD").sort()).toEqual([1, 2, 3]);
+    expect(g.wire("RSND", "0123ABCD").length).toBeLessThanOrEqual(2);
+    const suppressed = holders.reduce((n, h) => n + (h.rel?.reliability.answersSuppressed ?? 0), 0);
+    expect(suppressed).toBeGreaterThanOrEqual(8);
+  });
+
   it("answers a lost BEAT with SKIP, not RSND", async () => {
     const g = new Group();
     const bot = g.peer("AAAA0001");

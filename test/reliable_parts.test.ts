@@ -1,0 +1,190 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../shared/clock.js";
+import { parseLine } from "../shared/codec.js";
+import { RetransmitBuffer } from "../shared/reliable/buffer.js";
+import { SeqStream } from "../shared/reliable/gaps.js";
+import { Scheduler } from "../shared/reliable/scheduler.js";
+import { bodyOf, isControl, lastArgs, parseControl } from "../shared/reliable/wire.js";
+
+describe("SeqStream", () => {
+  it("starts at the first number seen and reports gaps, duplicates and old numbers", () => {
+    const s = new SeqStream(5);
+    expect(s.receive(5)).toEqual({ arrival: "new", gaps: [], abandoned: [] });
+    expect(s.receive(8).gaps).toEqual([6, 7]);
+    expect(s.receive(8).arrival).toBe("duplicate");
+    expect(s.receive(4).arrival).toBe("old");
+    expect(s.receive(7)).toEqual({ arrival: "new", gaps: [], abandoned: [] });
+    expect([...s.missing]).toEqual([6]);
+  });
+
+  it("announce() expects everything up to the announced number", () => {
+    const s = new SeqStream(1);
+    s.receive(1);
+    expect(s.announce(3).gaps).toEqual([2, 3]);
+    expect(s.announce(3).gaps).toEqual([]);
+    expect(s.receive(3).arrival).toBe("new");
+  });
+
+  it("extendBack() tracks from an earlier start", () => {
+    const s = new SeqStream(3);
+    s.receive(3);
+    s.receive(4);
+    expect(s.extendBack(1).gaps).toEqual([1, 2]);
+    expect(s.receive(1).arrival).toBe("new");
+    expect(s.extendBack(2).gaps).toEqual([]);
+  });
+
+  it("resolve() stops waiting but a late copy is still delivered once", () => {
+    const s = new SeqStream(1);
+    s.receive(1);
+    s.receive(3);
+    expect(s.resolve(2)).toBe(true);
+    expect(s.missing.size).toBe(0);
+    expect(s.receive(2).arrival).toBe("new");
+    expect(s.receive(2).arrival).toBe("duplicate");
+  });
+
+  it("bounds the gaps tracked, abandoning the oldest", () => {
+    const s = new SeqStream(1, { window: 100, maxMissing: 4 });
+    s.receive(1);
+    expect(s.receive(4).gaps).toEqual([2, 3]);
+    const r = s.receive(8);
+    expect(r.gaps).toEqual([5, 6, 7]);
+    expect(r.abandoned).toEqual([2]);
+    expect([...s.missing].sort()).toEqual([3, 5, 6, 7]);
+    // A huge jump tracks only the newest gaps.
+    const j = s.receive(1_000_000);
+    expect(j.gaps).toEqual([999_996, 999_997, 999_998, 999_999]);
+    expect(s.missing.size).toBe(4);
+  });
+
+  it("delivers each number at most once whatever the order (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 200 }), (arrivals) => {
+        const s = new SeqStream(arrivals[0] ?? 1);
+        const delivered: number[] = [];
+        for (const a of arrivals) if (s.receive(a).arrival === "new") delivered.push(a);
+        expect(new Set(delivered).size).toBe(delivered.length);
+        for (const m of s.missing) expect(delivered).not.toContain(m);
+      }),
+    );
+  });
+});
+
+describe("RetransmitBuffer", () => {
+  it("keeps at most maxCount messages, dropping the oldest", () => {
+    const b = new RetransmitBuffer({ maxCount: 3, maxAgeMs: 1e9 });
+    for (let i = 1; i <= 5; i++) b.put("A", i, `NEWS * ${i}`, false, i);
+    expect(b.size).toBe(3);
+    expect(b.get("A", 2, 5)).toBeUndefined();
+    expect(b.get("A", 3, 5)?.body).toBe("NEWS * 3");
+    expect(b.evicted).toBe(2);
+  });
+
+  it("forgets messages older than maxAgeMs", () => {
+    const b = new RetransmitBuffer({ maxCount: 100, maxAgeMs: 1000 });
+    b.put("A", 1, "NEWS * a", false, 0);
+    b.put("A", 2, "NEWS * b", false, 600);
+    expect(b.get("A", 1, 999)?.seq).toBe(1);
+    expect(b.get("A", 1, 1001)).toBeUndefined();
+    expect(b.get("A", 2, 1001)?.seq).toBe(2);
+    expect(b.size).toBe(1);
+  });
+
+  it("keeps only the fact of a BEAT, and forgets a sender on request", () => {
+    const b = new RetransmitBuffer({ maxCount: 10, maxAgeMs: 1000 });
+    b.put("A", 1, "BEAT * Beep", true, 0);
+    b.put("B", 1, "NEWS * x", false, 0);
+    expect(b.get("A", 1, 0)).toMatchObject({ beat: true, body: "" });
+    b.dropSender("A");
+    expect(b.get("A", 1, 0)).toBeUndefined();
+    expect(b.get("B", 1, 0)).toBeDefined();
+  });
+
+  it("holds nothing with maxCount 0", () => {
+    const b = new RetransmitBuffer({ maxCount: 0, maxAgeMs: 1000 });
+    b.put("A", 1, "NEWS * x", false, 0);
+    expect(b.size).toBe(0);
+  });
+});
+
+describe("Scheduler", () => {
+  it("runs deadlines in time order on one clock timer; set() replaces, cancel() removes", () => {
+    const clock = new ManualClock();
+    const s = new Scheduler(clock);
+    const log: string[] = [];
+    s.set("a", 30, () => log.push("a"));
+    s.set("b", 10, () => log.push("b"));
+    s.set("c", 20, () => log.push("c"));
+    s.set("a", 5, () => log.push("a2"));
+    s.cancel("c");
+    expect(clock.timerCount).toBe(1);
+    clock.advance(100);
+    expect(log).toEqual(["a2", "b"]);
+    expect(s.size).toBe(0);
+    expect(clock.timerCount).toBe(0);
+  });
+
+  it("lets a callback schedule more work, and clear() leaves no timer", () => {
+    const clock = new ManualClock();
+    const s = new Scheduler(clock);
+    let n = 0;
+    const tick = () => {
+      n++;
+      if (n < 5) s.set("t", 10, tick);
+    };
+    s.set("t", 10, tick);
+    clock.advance(1000);
+    expect(n).toBe(5);
+    s.set("x", 10, () => n++);
+    s.clear();
+    clock.advance(1000);
+    expect(n).toBe(5);
+    expect(clock.timerCount).toBe(0);
+  });
+});
+
+describe("control message formats", () => {
+  const parse = (line: string) => {
+    const r = parseLine(line);
+    if (!r.ok) throw new Error(r.reason);
+    return r.msg;
+  };
+
+  it("parses NACK, SKIP, RSND and LAST", () => {
+    expect(parseControl(parse("R0000001 0 NACK E26CB171 7"))).toEqual({
+      ok: true,
+      control: { kind: "NACK", sender: "E26CB171", seq: 7 },
+    });
+    expect(parseControl(parse("R0000001 0 SKIP E26CB171 7"))).toMatchObject({ control: { kind: "SKIP", seq: 7 } });
+    const r = parseControl(parse("R0000001 0 RSND HUMAN 4 UPLD * results.data port=8001"));
+    expect(r.ok && r.control.kind === "RSND" && r.control.message.text).toBe("HUMAN 4 UPLD * results.data port=8001");
+    expect(parseControl(parse(`HUMAN-3fa2 0 LAST * ${lastArgs(4, 250, 1, 9000).join(" ")}`))).toEqual({
+      ok: true,
+      control: { kind: "LAST", seq: 4, age: 250, first: 1, since: 9000 },
+    });
+    expect(parseControl(parse("HUMAN-3fa2 0 LAST * 4"))).toMatchObject({ control: { kind: "LAST", seq: 4 } });
+  });
+
+  it("rejects malformed ones", () => {
+    for (const line of [
+      "R 0 NACK * 7",
+      "R 0 NACK E26CB171 0",
+      "R 0 NACK E26CB171 x",
+      "R 0 NACK E26CB171",
+      "R 0 RSND E26CB171 3 beat *",
+      "R 0 RSND E26CB171 3",
+      "R 0 LAST * -1",
+    ]) {
+      expect(parseControl(parse(line)).ok, line).toBe(false);
+    }
+  });
+
+  it("only SEQ 0 messages are control; a body round-trips through RSND", () => {
+    expect(isControl(parse("HUMAN 5 NACK E26CB171 3"))).toBe(false);
+    expect(isControl(parse("HUMAN 0 NACK E26CB171 3"))).toBe(true);
+    expect(bodyOf(parse("E26CB171 7 BEAT * Beep  state=asimov"))).toBe("BEAT * Beep  state=asimov");
+    expect(bodyOf(parse("HUMAN 2 KILL E26CB171"))).toBe("KILL E26CB171");
+  });
+});
