@@ -39,6 +39,18 @@ export const EXIT_STATUS: Record<ExitReason, number> = { lifespan: 0, signal: 0,
 /** The most early a beat is sent before its control time, as the original (2 s); never more
  *  than half the heartbeat, so very short heartbeats still make sense. */
 const MAX_JITTER_MS = 2000;
+/** Keys RSET applies at once; the others (channel, language, seed) need a restart. */
+const LIVE_KEYS: ReadonlySet<string> = new Set([
+  "lifespan",
+  "backoff",
+  "heartbeat",
+  "results",
+  "discovery",
+  "frankenstein",
+  "killBoost",
+  "QUEUE_SIZE",
+  "filePort",
+]);
 /** Uploads run one at a time; more requests than this waiting are dropped with a warning. */
 const MAX_PENDING_UPLOADS = 16;
 
@@ -88,9 +100,10 @@ export class Bot {
   private lifeTimer: TimerId | undefined;
   private readonly waits = new Set<TimerId>();
   private startedAt = 0;
-  /** Origin of the heartbeat control schedule. */
+  /** Origin of the heartbeat control schedule: slots are control0 + k·heartbeat. */
   private control0 = 0;
-  private lastSentAt = 0;
+  /** The control slot the next BEAT or NEWS fills. */
+  private slot = 0;
   private prevTick = 0;
   private uploadChain: Promise<void> = Promise.resolve();
   private pendingUploads = 0;
@@ -151,6 +164,7 @@ export class Bot {
     this.phase = "running";
     this.startedAt = now;
     this.control0 = now;
+    this.slot = now;
     this.prevTick = now;
     this.lifeTimer = this.deps.clock.setTimeout(() => this.lifespanReached(), this.config.lifespan * 1000);
     this.scheduleTick();
@@ -208,29 +222,23 @@ export class Bot {
     this.sent();
   }
 
-  /** Something was sent: the next heartbeat is due from now. */
+  /**
+   * A BEAT or NEWS went out: it fills the pending control slot, and the next BEAT is due at the
+   * following slot minus a random jitter (the original's schedule). Two guards the original
+   * lacks: the slot never runs more than one period ahead of now (many NEWS in one period fill
+   * one slot), and the gap to the next message never exceeds the heartbeat.
+   */
   private sent(): void {
     const clock = this.deps.clock;
     const now = clock.now();
-    this.lastSentAt = now;
-    if (this.beatTimer !== undefined) clock.clearTimeout(this.beatTimer);
-    this.beatTimer = clock.setTimeout(() => this.sendBeat(), this.nextBeatAt(now) - now);
-  }
-
-  /**
-   * When the next BEAT is due after a message sent at `sentAt`: the first control time after it,
-   * minus a random jitter; never later than sentAt + heartbeat (the original could slip up to
-   * 2 s past it), never at or before sentAt.
-   */
-  private nextBeatAt(sentAt: number): number {
     const period = this.config.heartbeat * 1000;
-    const jitterMax = Math.min(MAX_JITTER_MS, period / 2);
-    const k = Math.floor((sentAt - this.control0) / period) + 1;
-    const control = this.control0 + k * period;
-    const jitter = this.deps.rng.next() * jitterMax;
-    let next = control - jitter;
-    if (next <= sentAt) next = control + period - jitter;
-    return Math.min(next, sentAt + period);
+    const atOrAfter = this.control0 + Math.ceil((now - this.control0) / period) * period;
+    this.slot = Math.min(this.slot + period, atOrAfter + period);
+    if (this.slot <= now) this.slot = atOrAfter + period;
+    const jitter = this.deps.rng.next() * Math.min(MAX_JITTER_MS, period / 2);
+    const due = Math.min(this.slot - jitter, now + period);
+    if (this.beatTimer !== undefined) clock.clearTimeout(this.beatTimer);
+    this.beatTimer = clock.setTimeout(() => this.sendBeat(), due - now);
   }
 
   // ---- the tick: research and Frankenstein ---------------------------------------------------
@@ -383,8 +391,10 @@ export class Bot {
     if (this.deps.reloadConfig) {
       try {
         const fresh = this.deps.reloadConfig();
-        for (const k of ["chanAddr", "chanPort", "chanIface", "chanTTL", "PKT_SIZE", "lang", "seed"] as const) {
-          if (fresh[k] !== this.config[k]) this.deps.logger.debug(`RSET: ${k} changes only on restart`);
+        for (const k of Object.keys(fresh) as (keyof Config)[]) {
+          if (!LIVE_KEYS.has(k) && fresh[k] !== this.config[k]) {
+            this.deps.logger.debug(`RSET: ${k} changes only on restart`);
+          }
         }
         this.config = fresh;
       } catch (e) {
@@ -404,6 +414,7 @@ export class Bot {
     const left = this.startedAt + this.config.lifespan * 1000 - clock.now();
     this.lifeTimer = clock.setTimeout(() => this.lifespanReached(), Math.max(0, left));
     this.control0 = clock.now();
+    this.slot = this.control0;
     this.sendBeat();
   }
 
