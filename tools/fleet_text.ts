@@ -1,0 +1,54 @@
+/** The translated lines spawnBots, the demo and the load report print about a fleet. */
+import { t } from "../shared/i18n.js";
+import { type BotProcess, type Ending, FleetError } from "./botfleet.js";
+
+export function endingText(e: Ending): string {
+  switch (e) {
+    case "lifespan":
+      return t("lifespan reached");
+    case "killed":
+      return t("killed by a KILL (exit 255)");
+    case "signalled":
+      return t("stopped by a signal");
+    case "crashed":
+      return t("crashed");
+    case "forced":
+      return t("forced (SIGKILL after the grace period)");
+  }
+}
+
+/** One line: how many bots were started and how they ended. */
+export function tallyLine(started: number, tally: Record<Ending, number>): string {
+  return t(
+    "{{started}} bots started: {{lifespan}} lifespan, {{killed}} killed, {{signalled}} signalled, {{crashed}} crashed, {{forced}} forced",
+    { started, ...tally },
+  );
+}
+
+/** A bot's label: its id once known, else its directory name. */
+export function botLabel(b: BotProcess): string {
+  return b.id ?? b.name;
+}
+
+export function endedLine(b: BotProcess): string {
+  const e = b.ended;
+  if (!e) return "";
+  const how = e.signal ? `${e.signal}` : String(e.code);
+  return t("{{name}} ({{label}}) ended: {{ending}} [{{how}}]", {
+    name: b.name,
+    label: b.id ?? "?",
+    ending: endingText(e.ending),
+    how,
+  });
+}
+
+export function fleetErrorText(prog: string, e: FleetError): string {
+  return e.kind === "not-ours"
+    ? t("{{prog}}: {{path}} exists and does not look like a bot directory made by spawnBots; not deleting it", {
+        prog,
+        path: e.path,
+      })
+    : t("{{prog}}: the prototype directory {{path}} is missing", { prog, path: e.path });
+}
+
+export { FleetError };
