@@ -28,6 +28,7 @@ function fatal(message: string): never {
   process.exit(1);
 }
 
+const clock = new SystemClock();
 const rng = makeRng(prog.config.seed);
 const id = newName(rng);
 
@@ -58,7 +59,7 @@ function reloadConfig() {
 
 let opened: Awaited<ReturnType<typeof openChannel>>;
 try {
-  opened = await openChannel(prog.config, id);
+  opened = await openChannel(prog.config, id, { clock, logger });
 } catch (e) {
   fatal(
     t("cannot join the group {{group}} port {{port}}: {{error}}", {
@@ -73,7 +74,7 @@ channel.on("error", (e) => fatal(t("the group channel failed: {{error}}", { erro
 
 const bot = new Bot({
   channel,
-  clock: new SystemClock(),
+  clock,
   rng,
   config: prog.config,
   results,
