@@ -218,8 +218,10 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     // A lost BEAT is only ever SKIPped, and bots BEAT often: no announcement after BEATs alone.
     if (!beat) this.announcePending = true;
     if (this.announcePending && !this.closed) {
+      // The repetitions count from the last send; a busy sender still announces every nackWait,
+      // so receivers learn early where its stream began.
       this.announceRound = 0;
-      this.sched.set(ANNOUNCE, this.nackWait, () => this.announce());
+      if (!this.sched.has(ANNOUNCE)) this.sched.set(ANNOUNCE, this.nackWait, () => this.announce());
     }
     return seq;
   }
@@ -359,10 +361,11 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     if (st.gaps.delete(seq)) this.sched.cancel(nackKey(sender, seq));
   }
 
-  /** Wait after a NACK round before the next: long enough for an answer, doubling, capped. */
+  /** Wait after a NACK round before the next: long enough for an answer, doubling, capped at
+   *  4× so that all rounds fit in the retransmission buffers' reach (about 14 s by default). */
   private retryDelay(tries: number): number {
     const base = this.nackWait + 2 * this.rsndWait;
-    return base * 2 ** Math.min(tries - 1, 3) + this.rng.next() * this.nackWait;
+    return base * 2 ** Math.min(tries - 1, 2) + this.rng.next() * this.nackWait;
   }
 
   private nackDue(sender: string, seq: number): void {
@@ -400,7 +403,9 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     if (last !== undefined && now - last < this.nackWait) return;
     const own = sender === this.inner.id;
     if (!own && !this.held(sender, seq, now)) return;
-    // The original sender answers first; other holders only if it stays silent.
+    // The original sender answers first; other holders a little later, unless they see an answer
+    // first. Under heavy loss their extra copies reach receivers that the sender's copy missed
+    // (measured: deferring them further until a second round cost more rounds than it saved).
     const delay = own ? this.rng.next() * this.rsndWait : this.rsndWait * (1 + this.rng.next());
     this.sched.set(key, delay, () => this.answer(sender, seq, own));
   }
