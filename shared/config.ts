@@ -78,7 +78,13 @@ export const KEYS = {
     exclusiveMin: true,
     help: "upper bound of the random wait before a NACK, seconds; also the base of its backoff",
   },
-  nackTries: { kind: "int", default: "10", min: 1, max: 100, help: "NACK rounds for one lost message before giving up" },
+  nackTries: {
+    kind: "int",
+    default: "10",
+    min: 1,
+    max: 100,
+    help: "NACK rounds for one lost message before giving up",
+  },
   rsndWait: {
     kind: "duration",
     default: "0.1",
