@@ -1,0 +1,143 @@
+/**
+ * Commands typed at the supervisor: `OPCODE dest [args]` to send to the group, or a local
+ * command (HELP, WHO, WAIT, QUIT). Pure: a line and the context in, a decision out. A command
+ * that is wrong gives one local error line and nothing is sent (the original sent whatever was
+ * typed).
+ */
+import { encodeLine, formatBody, formatLine, isPeerId, splitTags, WILDCARD, withTags } from "../shared/codec.js";
+import { t } from "../shared/i18n.js";
+
+/** Opcodes a supervisor sends. RSET is ours (the original planned it). */
+export const SEND_OPCODES = ["PING", "UPLD", "KILL", "RSET"] as const;
+export type SendOpcode = (typeof SEND_OPCODES)[number];
+/** Commands the supervisor runs itself. */
+export const LOCAL_COMMANDS = ["HELP", "WHO", "WAIT", "QUIT"] as const;
+
+export type Command =
+  | { kind: "send"; opcode: SendOpcode; dest: string; args: string[] }
+  | { kind: "help" }
+  | { kind: "who" }
+  | { kind: "wait"; seconds: number }
+  | { kind: "quit" }
+  | { kind: "empty" }
+  /** Already translated, one line. */
+  | { kind: "error"; message: string };
+
+export interface CommandContext {
+  /** Our id and the sequence number the command would get: they count towards its size. */
+  selfId: string;
+  nextSeq: number;
+  pktSize: number;
+  /** The file UPLD asks for when none is given (config `results`). */
+  results: string;
+  /** Our upload server's port, sent as port= on every UPLD. */
+  uploadPort: number;
+  /** A known member's exact id for what was typed (ids are matched ignoring case). */
+  resolveDest?: (typed: string) => string | undefined;
+}
+
+export function parseCommand(line: string, ctx: CommandContext): Command {
+  const fields = line
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f !== "");
+  if (fields.length === 0) return { kind: "empty" };
+  const word = (fields[0] as string).toUpperCase();
+  const rest = fields.slice(1);
+  switch (word) {
+    case "HELP":
+    case "?":
+      return { kind: "help" };
+    case "WHO":
+      return { kind: "who" };
+    case "QUIT":
+      return { kind: "quit" };
+    case "WAIT": {
+      const s = Number(rest[0]);
+      if (rest.length !== 1 || !Number.isFinite(s) || s < 0) {
+        return { kind: "error", message: t("WAIT needs a number of seconds, e.g. WAIT 2.5") };
+      }
+      return { kind: "wait", seconds: s };
+    }
+  }
+  if (!(SEND_OPCODES as readonly string[]).includes(word)) {
+    return { kind: "error", message: t("Unknown command {{cmd}}: type HELP for the list", { cmd: fields[0] }) };
+  }
+  const opcode = word as SendOpcode;
+  const typedDest = rest[0];
+  if (typedDest === undefined) {
+    return { kind: "error", message: t("{{opcode}} needs a destination: a bot id or *", { opcode }) };
+  }
+  if (typedDest !== WILDCARD && !isPeerId(typedDest)) {
+    return { kind: "error", message: t("{{dest}} is not a bot id or *", { dest: typedDest }) };
+  }
+  const dest = typedDest === WILDCARD ? WILDCARD : (ctx.resolveDest?.(typedDest) ?? typedDest);
+  let args: string[] = [];
+  if (opcode === "UPLD") {
+    if (rest.length > 2) return { kind: "error", message: t("UPLD takes at most one file name") };
+    const file = rest[1] ?? ctx.results;
+    // Our bots read trailing key=value words as tags: such a name would never reach them.
+    if (splitTags([file]).words.length === 0) {
+      return {
+        kind: "error",
+        message: t("{{file}} looks like a tag (key=value) and cannot be sent as a file name", { file }),
+      };
+    }
+    args = withTags([file], { port: ctx.uploadPort });
+  } else if (rest.length > 1) {
+    return { kind: "error", message: t("{{opcode}} takes nothing after the destination", { opcode }) };
+  }
+  const size = encodeLine(formatLine(ctx.selfId, ctx.nextSeq, formatBody(opcode, dest, args))).length;
+  if (size > ctx.pktSize) {
+    return {
+      kind: "error",
+      message: t("The command would not fit in one datagram ({{size}} bytes, the limit is {{limit}})", {
+        size,
+        limit: ctx.pktSize,
+      }),
+    };
+  }
+  return { kind: "send", opcode, dest, args };
+}
+
+/** HELP: one line per command. */
+export function helpLines(results: string): string[] {
+  return [
+    t("Commands (case does not matter; dest is a bot id or * for every bot):"),
+    `  PING dest          ${t("ask for a heartbeat (BEAT)")}`,
+    `  UPLD dest [file]   ${t("ask for an upload of file (default {{results}}) to this supervisor", { results })}`,
+    `  KILL dest          ${t("tell the bot to empty its results and leave")}`,
+    `  RSET dest          ${t("tell the bot to reload its configuration and go back to Asimov")}`,
+    `  WHO                ${t("list the members heard on the group")}`,
+    `  WAIT seconds       ${t("wait before running the next command (for scripts)")}`,
+    `  HELP               ${t("this list")}`,
+    `  QUIT               ${t("leave the group and exit (also Ctrl-D, Ctrl-C)")}`,
+    `  ${t("(blank line)")}       ${t("pause or resume the traffic display")}`,
+  ];
+}
+
+/** Words Tab completes as the first word of a line. */
+export function completionWords(): string[] {
+  return [...SEND_OPCODES, ...LOCAL_COMMANDS];
+}
+
+/**
+ * Tab completion: the first word from the commands, the second from `*` and the known bot ids.
+ * Returns readline's [candidates, word being completed].
+ */
+export function complete(line: string, botIds: readonly string[]): [string[], string] {
+  const m = /^(\s*)(\S*)(\s+)?(\S*)$/.exec(line);
+  if (!m) return [[], ""];
+  const [, , first = "", space, second = ""] = m;
+  if (space === undefined) {
+    const up = first.toUpperCase();
+    const hits = completionWords().filter((w) => w.startsWith(up));
+    // Keep the user's case: they typed "pi", offer "ping".
+    const lower = first !== "" && first === first.toLowerCase();
+    return [hits.map((h) => `${lower ? h.toLowerCase() : h} `), first];
+  }
+  if (!(SEND_OPCODES as readonly string[]).includes(first.toUpperCase())) return [[], second];
+  const up = second.toUpperCase();
+  const hits = [WILDCARD, ...botIds].filter((id) => id.toUpperCase().startsWith(up));
+  return [hits, second];
+}

@@ -1,0 +1,53 @@
+/** The supervisor's own configuration keys and flags (beyond the ones it shares with the bot). */
+import type { KeyDef } from "../shared/config.js";
+import type { Rng } from "../shared/random.js";
+
+export const SUPERVISOR_KEYS = {
+  supervisorId: {
+    kind: "string",
+    default: "",
+    help: "our id on the group; empty means HUMAN- and 4 random hex digits",
+  },
+  uploadDir: { kind: "string", default: "uploads", help: "directory uploads are saved in; empty means not saved" },
+  maxUpload: {
+    kind: "int",
+    default: "16777216",
+    min: 1,
+    max: 1073741824,
+    help: "largest upload kept, bytes; the rest is cut off with a warning",
+  },
+  uploadTimeout: {
+    kind: "duration",
+    default: "30",
+    min: 0,
+    exclusiveMin: true,
+    help: "an upload connection silent this long is closed, seconds",
+  },
+  uploadWait: {
+    kind: "duration",
+    default: "15",
+    help: "with piped input: longest wait for answers and uploads at the end of input, seconds",
+  },
+  accessLog: { kind: "string", default: "", help: "file valid traffic is appended to; empty means off" },
+  errorLog: { kind: "string", default: "", help: "file malformed datagrams are appended to; empty means off" },
+} as const satisfies Record<string, KeyDef>;
+
+export const SUPERVISOR_FLAGS: Record<string, string> = {
+  quiet: "print only events, uploads and errors",
+};
+
+export interface SupervisorSettings {
+  supervisorId: string;
+  uploadDir: string;
+  maxUpload: number;
+  uploadTimeout: number;
+  uploadWait: number;
+  accessLog: string;
+  errorLog: string;
+}
+
+/** A fresh id for this run: HUMAN- and 4 random lower-case hex digits. */
+export function randomSupervisorId(rng: Rng): string {
+  const n = Math.floor(rng.next() * 0x10000);
+  return `HUMAN-${n.toString(16).padStart(4, "0")}`;
+}

@@ -1,0 +1,140 @@
+/**
+ * Roster: the members of the group as one supervisor sees them, learned only from the traffic
+ * (there is no membership protocol). Pure: times come from the caller.
+ *
+ * - A member joins when it is first heard, and leaves when it sends EXIT (at once) or is aged
+ *   out after ageOutMs of silence.
+ * - state comes from the state= tag our bots put on BEAT/NEWS/EXIT; the original's bots send
+ *   none, so theirs stays "unknown" and the missing tag marks them as the original's.
+ * - Supervisors (HUMAN, HUMAN-xxxx) are listed too, but send no heartbeats: they come and go
+ *   silently, without join/leave events.
+ */
+import { type ChanMessage, splitTags } from "../shared/codec.js";
+import type { Source } from "../shared/transport.js";
+
+export type BotState = "asimov" | "frankenstein" | "unknown";
+export type MemberKind = "bot" | "supervisor";
+/** Why a member left: the EXIT's reason= tag, "exit" for an EXIT without one, or silence. */
+export type LeaveReason = "aged-out" | "killed" | "lifespan" | "signal" | "exit";
+
+export interface Member {
+  id: string;
+  kind: MemberKind;
+  address: string;
+  port: number;
+  firstHeard: number;
+  lastHeard: number;
+  state: BotState;
+  /** NEWS messages seen from it. */
+  discoveries: number;
+  messages: number;
+  /** One of ours (it sends our tags), or the original program. */
+  ours: boolean;
+}
+
+export type RosterEvent =
+  | { kind: "joined"; member: Member }
+  | { kind: "left"; member: Member; reason: LeaveReason }
+  /** Another peer sends with our own id. */
+  | { kind: "collision"; member: Member; source: Source };
+
+const REASONS: ReadonlySet<string> = new Set(["killed", "lifespan", "signal"]);
+
+export function isSupervisorId(id: string): boolean {
+  return id === "HUMAN" || id.startsWith("HUMAN-");
+}
+
+export interface RosterOptions {
+  /** Members silent for longer than this are aged out (2 heartbeats). */
+  ageOutMs: number;
+  /** Our own id (messages carrying it come from someone else: a collision). */
+  selfId: () => string;
+}
+
+export class Roster {
+  private readonly members = new Map<string, Member>();
+
+  constructor(private readonly opts: RosterOptions) {}
+
+  /** Record a message; returns the events it causes (joined, left, collision). */
+  observe(msg: ChanMessage, source: Source, now: number): RosterEvent[] {
+    const events: RosterEvent[] = [];
+    const { tags } = splitTags(msg.args);
+    let m = this.members.get(msg.sender);
+    if (!m) {
+      m = {
+        id: msg.sender,
+        kind: isSupervisorId(msg.sender) ? "supervisor" : "bot",
+        address: source.address,
+        port: source.port,
+        firstHeard: now,
+        lastHeard: now,
+        state: "unknown",
+        discoveries: 0,
+        messages: 0,
+        ours: false,
+      };
+      this.members.set(m.id, m);
+      if (m.kind === "bot" && msg.opcode !== "EXIT") events.push({ kind: "joined", member: m });
+    }
+    if (msg.sender === this.opts.selfId()) events.push({ kind: "collision", member: m, source });
+    m.address = source.address;
+    m.port = source.port;
+    m.lastHeard = Math.max(m.lastHeard, now);
+    m.messages++;
+    const state = tags.state?.toLowerCase();
+    if (state === "asimov" || state === "frankenstein") m.state = state;
+    // Our bots tag BEAT/NEWS/EXIT with state=; our supervisors tag UPLD with port= and use HUMAN-.
+    if (tags.state !== undefined || tags.port !== undefined || msg.sender.startsWith("HUMAN-")) m.ours = true;
+    if (msg.opcode === "NEWS") m.discoveries++;
+    if (msg.opcode === "EXIT") {
+      this.members.delete(m.id);
+      const r = tags.reason?.toLowerCase();
+      const reason: LeaveReason = r !== undefined && REASONS.has(r) ? (r as LeaveReason) : "exit";
+      if (m.kind === "bot") events.push({ kind: "left", member: m, reason });
+    }
+    return events;
+  }
+
+  /** Remove members silent for longer than ageOutMs. */
+  ageOut(now: number): RosterEvent[] {
+    const events: RosterEvent[] = [];
+    for (const m of [...this.members.values()]) {
+      if (now - m.lastHeard > this.opts.ageOutMs) {
+        this.members.delete(m.id);
+        if (m.kind === "bot") events.push({ kind: "left", member: m, reason: "aged-out" });
+      }
+    }
+    return events;
+  }
+
+  get(id: string): Member | undefined {
+    return this.members.get(id);
+  }
+
+  /** Find a member by id ignoring case (people type bot ids in lower case). */
+  find(id: string): Member | undefined {
+    const exact = this.members.get(id);
+    if (exact) return exact;
+    const low = id.toLowerCase();
+    for (const m of this.members.values()) if (m.id.toLowerCase() === low) return m;
+    return undefined;
+  }
+
+  /** All members, bots first, each group sorted by id. */
+  list(): Member[] {
+    return [...this.members.values()].sort((a, b) =>
+      a.kind !== b.kind ? (a.kind === "bot" ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    );
+  }
+
+  botIds(): string[] {
+    return this.list()
+      .filter((m) => m.kind === "bot")
+      .map((m) => m.id);
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+}
