@@ -71,6 +71,10 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
   private readonly readyP: Promise<void>;
   private closed = false;
   private joined = false;
+  /** Sends handed to the kernel but not yet completed; close() waits for them (a leaving
+   *  program's last datagram, e.g. EXIT, would otherwise be lost). */
+  private sending = 0;
+  private readonly sendsDone: (() => void)[] = [];
   private ifaceSpec: string | undefined;
 
   constructor(readonly opts: UdpOptions) {
@@ -181,14 +185,18 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
       this.emit("warning", new TransportError("send before the channel is open, or after close", undefined));
       return;
     }
+    this.sending++;
     s.send(bytes, this.opts.port, this.opts.group, (err) => {
+      this.sending--;
       if (err) this.emit("warning", err);
+      if (this.sending === 0) for (const done of this.sendsDone.splice(0)) done();
     });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.sending > 0) await new Promise<void>((r) => this.sendsDone.push(r));
     const recv = this.recvSock;
     const send = this.sendSock;
     if (recv && this.joined) {
