@@ -179,6 +179,8 @@ export class BotFleet extends EventEmitter<FleetEvents> {
   private readonly graceMs: number;
   private killTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** How many times a bot was started again by respawn(). */
+  respawns = 0;
 
   constructor(private readonly opts: FleetOptions) {
     super();
@@ -219,6 +221,15 @@ export class BotFleet extends EventEmitter<FleetEvents> {
       if (this.stopping) break;
       await this.startOne(b);
     }
+  }
+
+  /** Start a bot again in a fresh directory (the demo keeps its group lively). */
+  async respawn(b: BotProcess): Promise<void> {
+    if (this.stopping || !b.ended) return;
+    prepareBotDir(b.dir, this.opts.baseDir, this.opts.prefix, this.opts.protoDir);
+    Object.assign(b, { pid: undefined, id: undefined, stopRequested: false, forced: false, ended: undefined });
+    this.respawns++;
+    await this.startOne(b);
   }
 
   private startOne(b: BotProcess): Promise<void> {
