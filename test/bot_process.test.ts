@@ -183,6 +183,25 @@ describe("dnabot process", () => {
     expect(splitTags(exit.msg.args).tags).toEqual({ state: "asimov", reason: "killed" });
   });
 
+  it("takes a new id when another peer sends with its id", async () => {
+    const port = await freeUdpPort();
+    const { heard } = await watch(port);
+    const bot = spawnBot(["-fg", "-lifespan=60", "-heartbeat=0.5", "-discovery=0", ...common(port)]);
+    const id = await botId(heard);
+    const twin = await watch(port);
+    twin.channel.rename(id);
+    twin.channel.send("BEAT", "*", ["Beep"]);
+    const renamed = await until("a BEAT under a new id", () =>
+      heard.find((h) => h.msg.opcode === "BEAT" && h.msg.sender !== id && /^[0-9A-F]{8}$/.test(h.msg.sender)),
+    );
+    expect(renamed.msg.seq).toBeGreaterThan(1);
+    expect(bot.output()).toMatch(
+      new RegExp(`Name collision: ${id} is also used by 127.0.0.1, now ${renamed.msg.sender}`),
+    );
+    bot.proc.kill("SIGTERM");
+    expect(await bot.exited).toBe(0);
+  });
+
   it("a French bot sends Bip and Hors ligne", async () => {
     const port = await freeUdpPort();
     const { heard } = await watch(port);
@@ -258,6 +277,8 @@ describe("dnabot process", () => {
     // Peak resident memory of the bot process, for the report (Linux only).
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${bot.proc.pid}/status`, "utf8"))?.[1];
     console.log(`dnabot peak RSS (VmHWM) after a 100 MB upload: ${hwm} kB`);
+    // Flat memory: an idle bot peaks near 60 MB; holding the file would add over 100 MB.
+    expect(Number(hwm)).toBeLessThan(150_000);
     bot.proc.kill("SIGTERM");
     expect(await bot.exited).toBe(0);
   }, 60_000);
