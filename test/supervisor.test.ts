@@ -1,0 +1,507 @@
+/**
+ * Supervisor logic over the in-memory network and a manual clock: traffic view (pause/resume,
+ * quiet notice, -quiet), roster (join, age-out, EXIT, state, discoveries, ours/original),
+ * command validation, what is sent, and when a script's requests count as answered.
+ */
+import { describe, expect, it } from "vitest";
+import { Channel } from "../shared/channel.js";
+import { ManualClock } from "../shared/clock.js";
+import { parseLine } from "../shared/codec.js";
+import { MemoryNetwork } from "../shared/memory_transport.js";
+import { complete, parseCommand } from "../supervisor/commands.js";
+import { render } from "../supervisor/console.js";
+import { Roster } from "../supervisor/roster.js";
+import { rosterLines, Supervisor } from "../supervisor/supervisor.js";
+import type { Upload } from "../supervisor/upload_server.js";
+import type { ViewLine } from "../supervisor/watch.js";
+
+const HB = 1; // heartbeat, seconds
+
+function setup(opts: { quiet?: boolean; backoff?: number } = {}) {
+  const net = new MemoryNetwork();
+  const clock = new ManualClock(1_000_000);
+  const supChannel = new Channel(net.endpoint("127.0.0.1"), { id: "HUMAN-beef" });
+  const lines: ViewLine[] = [];
+  const access: string[] = [];
+  const errors: string[] = [];
+  let inProgress = 0;
+  const sup = new Supervisor({
+    channel: supChannel,
+    clock,
+    heartbeat: HB,
+    backoff: opts.backoff ?? 0.5,
+    results: "results.data",
+    pktSize: 1024,
+    uploadPort: 8123,
+    sink: (l) => lines.push(l),
+    quiet: opts.quiet,
+    uploadsInProgress: () => inProgress,
+    accessLog: (l) => access.push(l),
+    errorLog: (l) => errors.push(l),
+    wallClock: () => new Date(Date.UTC(2025, 0, 2, 3, 4, 5)),
+  });
+  sup.start();
+  /** A peer on the group: a bot (or another supervisor) sending raw bodies. */
+  const peer = (id: string, address = "127.0.0.2") => {
+    const transport = net.endpoint(address);
+    const ch = new Channel(transport, { id });
+    const got: string[] = [];
+    ch.on("message", (m) => got.push(m.text));
+    return { ch, transport, got, say: (opcode: string, ...args: string[]) => ch.send(opcode, "*", args) };
+  };
+  const texts = (kind?: ViewLine["kind"]) => lines.filter((l) => !kind || l.kind === kind).map((l) => l.text);
+  return {
+    net,
+    clock,
+    sup,
+    supChannel,
+    lines,
+    texts,
+    access,
+    errors,
+    peer,
+    setInProgress: (n: number) => {
+      inProgress = n;
+    },
+  };
+}
+
+describe("traffic view", () => {
+  it("prints every message as received, with join events first", async () => {
+    const s = setup();
+    const bot = s.peer("3F2A91BC");
+    bot.say("BEAT", "Beep", "state=asimov");
+    bot.say("NEWS", "Discovery", "state=asimov");
+    await s.clock.run(10);
+    expect(s.texts()).toEqual([
+      "+ 3F2A91BC joined",
+      "3F2A91BC 1 BEAT * Beep state=asimov",
+      "3F2A91BC 2 NEWS * Discovery state=asimov",
+    ]);
+    expect(s.access).toEqual([
+      "2025-01-02T03:04:05.000Z 127.0.0.2:40001 3F2A91BC 1 BEAT * Beep state=asimov",
+      "2025-01-02T03:04:05.000Z 127.0.0.2:40001 3F2A91BC 2 NEWS * Discovery state=asimov",
+    ]);
+  });
+
+  it("holds traffic while paused and prints it in order on resume; replies are not held", async () => {
+    const s = setup();
+    const a = s.peer("AAAA0001");
+    const b = s.peer("BBBB0002", "127.0.0.3");
+    a.say("BEAT", "Beep", "state=asimov");
+    await s.clock.run(10);
+    await s.sup.run("", true); // pause
+    expect(s.lines.at(-1)).toEqual({ kind: "prompt", text: "Command: OPCODE bot ..." });
+    const before = s.lines.length;
+    b.say("BEAT", "Beep", "state=asimov");
+    a.say("NEWS", "Discovery", "state=asimov");
+    b.say("EXIT", "Offline", "state=asimov", "reason=lifespan");
+    await s.clock.run(10);
+    await s.sup.run("WHO", true);
+    await s.sup.run("bogus", true);
+    // Only the WHO table and the error came out while paused.
+    const during = s.lines.slice(before);
+    expect(during.every((l) => l.kind === "reply" || l.kind === "error")).toBe(true);
+    expect(during.map((l) => l.text)).toContain("Unknown command bogus: type HELP for the list");
+    expect(s.sup.view.heldCount).toBe(5);
+    const afterWho = s.lines.length;
+    await s.sup.run("", true); // resume
+    expect(s.lines.slice(afterWho).map((l) => l.text)).toEqual([
+      "+ BBBB0002 joined",
+      "BBBB0002 1 BEAT * Beep state=asimov",
+      "AAAA0001 2 NEWS * Discovery state=asimov",
+      "BBBB0002 2 EXIT * Offline state=asimov reason=lifespan",
+      "- BBBB0002 left (lifespan over)",
+    ]);
+    expect(s.sup.view.paused).toBe(false);
+  });
+
+  it("a blank line in a script is ignored (no pause)", async () => {
+    const s = setup();
+    await s.sup.run("", false);
+    expect(s.sup.view.paused).toBe(false);
+    expect(s.lines).toEqual([]);
+  });
+
+  it("says the channel is quiet after 2 heartbeats without traffic, and not when something arrived", async () => {
+    const s = setup();
+    const bot = s.peer("3F2A91BC");
+    await s.clock.run(HB * 1000 * 2 - 50);
+    expect(s.texts()).not.toContain("Channel is quiet...");
+    await s.clock.run(100);
+    expect(s.texts().filter((t) => t === "Channel is quiet...")).toHaveLength(1);
+    // Traffic in the next period: no notice for it.
+    bot.say("BEAT", "Beep");
+    await s.clock.run(HB * 1000 * 2);
+    expect(s.texts().filter((t) => t === "Channel is quiet...")).toHaveLength(1);
+    // Paused: no notice either.
+    await s.sup.run("", true);
+    await s.clock.run(HB * 1000 * 2);
+    await s.sup.run("", true);
+    expect(s.texts().filter((t) => t === "Channel is quiet...")).toHaveLength(1);
+    // Silent again: a second notice.
+    await s.clock.run(HB * 1000 * 2);
+    expect(s.texts().filter((t) => t === "Channel is quiet...")).toHaveLength(2);
+  });
+
+  it("-quiet shows only events, uploads, replies and errors", async () => {
+    const s = setup({ quiet: true });
+    const bot = s.peer("3F2A91BC");
+    bot.say("BEAT", "Beep", "state=asimov");
+    await s.clock.run(10);
+    await s.sup.run("PING *", false);
+    await s.sup.run("PONG *", false);
+    await s.clock.run(HB * 1000 * 4);
+    expect(s.lines.map((l) => l.kind)).toEqual(["event", "error", "event"]);
+    expect(s.texts()).toEqual([
+      "+ 3F2A91BC joined",
+      "Unknown command PONG: type HELP for the list",
+      "- 3F2A91BC left (aged out)",
+    ]);
+  });
+});
+
+describe("roster", () => {
+  it("ages out members silent for 2 heartbeats, and only those", async () => {
+    const s = setup();
+    const quiet = s.peer("AAAA0001");
+    const chatty = s.peer("BBBB0002", "127.0.0.3");
+    quiet.say("BEAT", "Beep", "state=asimov");
+    chatty.say("BEAT", "Beep", "state=asimov");
+    await s.clock.run(10);
+    for (let i = 0; i < 6; i++) {
+      await s.clock.run(500);
+      chatty.say("BEAT", "Beep", "state=asimov");
+    }
+    // 3 s of silence from AAAA0001 (> 2 heartbeats): gone; BBBB0002 stays.
+    expect(s.texts("event")).toEqual(["+ AAAA0001 joined", "+ BBBB0002 joined", "- AAAA0001 left (aged out)"]);
+    expect(s.sup.roster.botIds()).toEqual(["BBBB0002"]);
+  });
+
+  it("is not aged out before 2 heartbeats of silence", async () => {
+    const s = setup();
+    s.peer("AAAA0001").say("BEAT", "Beep");
+    await s.clock.run(HB * 1000 * 2 - 20);
+    expect(s.sup.roster.botIds()).toEqual(["AAAA0001"]);
+  });
+
+  it("EXIT removes a member at once, with the reason from its tag", async () => {
+    const s = setup();
+    const a = s.peer("AAAA0001");
+    const b = s.peer("BBBB0002", "127.0.0.3");
+    a.say("BEAT", "Beep", "state=asimov");
+    b.say("BEAT", "Beep");
+    await s.clock.run(10);
+    a.say("EXIT", "Offline", "state=asimov", "reason=killed");
+    b.say("EXIT", "Offline"); // the original's bot: no tags
+    await s.clock.run(10);
+    expect(s.texts("event")).toEqual([
+      "+ AAAA0001 joined",
+      "+ BBBB0002 joined",
+      "- AAAA0001 left (killed)",
+      "- BBBB0002 left (exit)",
+    ]);
+    expect(s.sup.roster.size).toBe(0);
+  });
+
+  it("records address, state, discoveries and ours/original; WHO prints them", async () => {
+    const s = setup();
+    const ours = s.peer("AAAA0001", "127.0.0.2");
+    const orig = s.peer("BBBB0002", "127.0.0.3");
+    const human = s.peer("HUMAN", "127.0.0.4");
+    ours.say("BEAT", "Beep", "state=asimov");
+    ours.say("NEWS", "Discovery", "state=asimov");
+    ours.say("NEWS", "Discovery", "state=frankenstein");
+    orig.say("BEAT", "Beep");
+    orig.say("NEWS", "Discovery");
+    human.ch.send("PING", "*");
+    await s.clock.run(2000);
+    const [a, b, h] = s.sup.roster.list();
+    expect(a).toMatchObject({
+      id: "AAAA0001",
+      address: "127.0.0.2",
+      state: "frankenstein",
+      discoveries: 2,
+      ours: true,
+    });
+    expect(b).toMatchObject({ id: "BBBB0002", address: "127.0.0.3", state: "unknown", discoveries: 1, ours: false });
+    expect(h).toMatchObject({ id: "HUMAN", kind: "supervisor", ours: false });
+    // A supervisor is listed, but gets no join event.
+    expect(s.texts("event")).toEqual(["+ AAAA0001 joined", "+ BBBB0002 joined"]);
+    await s.sup.run("who", true);
+    expect(s.texts("reply")).toEqual([
+      "ID        ADDRESS    HEARD   STATE         NEWS  PROGRAM",
+      "AAAA0001  127.0.0.2  2s ago  Frankenstein  2     ours",
+      "BBBB0002  127.0.0.3  2s ago  unknown       1     original",
+      "HUMAN     127.0.0.4  2s ago  supervisor    -     original",
+      "Bots: 2, supervisors: 1",
+    ]);
+  });
+
+  it("WHO with nobody heard says so", () => {
+    expect(rosterLines([], 0)).toEqual(["No members heard yet."]);
+  });
+
+  it("warns when another peer uses our id", async () => {
+    const s = setup();
+    s.peer("HUMAN-beef", "127.0.0.9").ch.send("PING", "*");
+    await s.clock.run(10);
+    expect(s.lines.find((l) => l.kind === "warning")?.text).toBe(
+      "Another peer (127.0.0.9) sends with our id HUMAN-beef",
+    );
+  });
+
+  it("pure: a member heard again from a new address moves there", () => {
+    const r = new Roster({ ageOutMs: 2000, selfId: () => "HUMAN-1" });
+    const m = parseLine("AAAA0001 1 BEAT * Beep");
+    if (!m.ok) throw new Error("parse");
+    r.observe(m.msg, { address: "10.0.0.1", port: 1 }, 0);
+    r.observe(m.msg, { address: "10.0.0.2", port: 2 }, 1000);
+    expect(r.get("AAAA0001")).toMatchObject({ address: "10.0.0.2", messages: 2, lastHeard: 1000, firstHeard: 0 });
+    expect(r.ageOut(3000)).toEqual([]);
+    expect(r.ageOut(3001).map((e) => e.kind)).toEqual(["left"]);
+  });
+});
+
+describe("commands", () => {
+  const ctx = { selfId: "HUMAN-beef", nextSeq: 1, pktSize: 1024, results: "results.data", uploadPort: 8123 };
+
+  it("opcodes are case-insensitive and sent upper-case; UPLD gets the results file and port=", () => {
+    expect(parseCommand("ping *", ctx)).toEqual({ kind: "send", opcode: "PING", dest: "*", args: [] });
+    expect(parseCommand("  Kill   3F2A91BC ", ctx)).toEqual({
+      kind: "send",
+      opcode: "KILL",
+      dest: "3F2A91BC",
+      args: [],
+    });
+    expect(parseCommand("upld *", ctx)).toEqual({
+      kind: "send",
+      opcode: "UPLD",
+      dest: "*",
+      args: ["results.data", "port=8123"],
+    });
+    expect(parseCommand("UPLD 3F2A91BC notes.txt", ctx)).toMatchObject({ args: ["notes.txt", "port=8123"] });
+    expect(parseCommand("rset *", ctx)).toMatchObject({ kind: "send", opcode: "RSET" });
+  });
+
+  it("local commands are case-insensitive", () => {
+    expect(parseCommand("help", ctx).kind).toBe("help");
+    expect(parseCommand("Who", ctx).kind).toBe("who");
+    expect(parseCommand("quit", ctx).kind).toBe("quit");
+    expect(parseCommand("wait 1.5", ctx)).toEqual({ kind: "wait", seconds: 1.5 });
+  });
+
+  it("matches a typed id to a known member ignoring case", () => {
+    const c = { ...ctx, resolveDest: (s: string) => (s.toUpperCase() === "3F2A91BC" ? "3F2A91BC" : undefined) };
+    expect(parseCommand("ping 3f2a91bc", c)).toMatchObject({ dest: "3F2A91BC" });
+    expect(parseCommand("ping 9f2a91bc", c)).toMatchObject({ dest: "9f2a91bc" });
+  });
+
+  it.each([
+    ["FOO *", "Unknown command FOO: type HELP for the list"],
+    ["BEAT *", "Unknown command BEAT: type HELP for the list"],
+    ["PING", "PING needs a destination: a bot id or *"],
+    ["upld", "UPLD needs a destination: a bot id or *"],
+    ["KILL bot/1", "bot/1 is not a bot id or *"],
+    ["PING * extra", "PING takes nothing after the destination"],
+    ["UPLD * a b", "UPLD takes at most one file name"],
+    ["UPLD * port=9", "port=9 looks like a tag (key=value) and cannot be sent as a file name"],
+    ["WAIT", "WAIT needs a number of seconds, e.g. WAIT 2.5"],
+    ["WAIT -1", "WAIT needs a number of seconds, e.g. WAIT 2.5"],
+  ])("%s → one error line", (line, message) => {
+    expect(parseCommand(line, ctx)).toEqual({ kind: "error", message });
+  });
+
+  it("refuses an UPLD that would not fit in one datagram, counting id and sequence number", () => {
+    const head = "HUMAN-beef 1 UPLD * ";
+    const tail = " port=8123";
+    const fits = "f".repeat(100 - head.length - tail.length);
+    expect(parseCommand(`UPLD * ${fits}`, { ...ctx, pktSize: 100 }).kind).toBe("send");
+    expect(parseCommand(`UPLD * ${fits}f`, { ...ctx, pktSize: 100 })).toEqual({
+      kind: "error",
+      message: "The command would not fit in one datagram (101 bytes, the limit is 100)",
+    });
+    // Sequence number 10 is one byte longer than 1.
+    expect(parseCommand(`UPLD * ${fits}`, { ...ctx, pktSize: 100, nextSeq: 10 }).kind).toBe("error");
+  });
+
+  it("a refused command sends nothing; a good one is sent, shown and logged", async () => {
+    const s = setup();
+    await s.sup.run("KILL", false);
+    await s.sup.run("UPLD * x=y", false);
+    await s.clock.run(10);
+    expect(s.net.sent).toHaveLength(0);
+    expect(s.texts("error")).toHaveLength(2);
+    await s.sup.run("upld *", false);
+    await s.sup.run("PING *", false);
+    await s.clock.run(10);
+    expect(s.net.sent.map((d) => d.bytes.toString())).toEqual([
+      "HUMAN-beef 1 UPLD * results.data port=8123",
+      "HUMAN-beef 2 PING *",
+    ]);
+    expect(s.texts("own")).toEqual(["HUMAN-beef 1 UPLD * results.data port=8123", "HUMAN-beef 2 PING *"]);
+    expect(s.access).toEqual([
+      "2025-01-02T03:04:05.000Z sent HUMAN-beef 1 UPLD * results.data port=8123",
+      "2025-01-02T03:04:05.000Z sent HUMAN-beef 2 PING *",
+    ]);
+  });
+
+  it("Tab completes opcodes, then * and known bot ids", () => {
+    expect(complete("PI", [])).toEqual([["PING "], "PI"]);
+    expect(complete("u", [])).toEqual([["upld "], "u"]);
+    expect(complete("", [])[0]).toHaveLength(8);
+    expect(complete("KILL 3F", ["3F2A91BC", "3F000000", "AB000000"])).toEqual([["3F2A91BC", "3F000000"], "3F"]);
+    expect(complete("ping ", ["AB000000"])).toEqual([["*", "AB000000"], ""]);
+    expect(complete("WHO x", ["AB000000"])).toEqual([[], "x"]);
+  });
+
+  it("HELP lists every command", async () => {
+    const s = setup();
+    await s.sup.run("HELP", true);
+    const help = s.texts("reply").join("\n");
+    for (const w of ["PING", "UPLD", "KILL", "RSET", "WHO", "WAIT", "HELP", "QUIT"]) expect(help).toContain(w);
+  });
+});
+
+describe("malformed datagrams", () => {
+  it("are dropped, written to the error log with reason and source, never shown", async () => {
+    const s = setup();
+    const raw = s.net.endpoint("127.0.0.7");
+    raw.send(Buffer.from("garbage"));
+    raw.send(Buffer.from("AAAA0001 x BEAT *"));
+    raw.send(Buffer.from([0xff, 0xfe, 0x00]));
+    raw.send(Buffer.alloc(5000, 0x41));
+    await s.clock.run(10);
+    expect(s.lines).toEqual([]);
+    expect(s.errors).toHaveLength(4);
+    expect(s.errors[0]).toBe('2025-01-02T03:04:05.000Z 127.0.0.7:40001 too-few-fields "garbage"');
+    expect(s.errors[1]).toContain(" bad-seq ");
+    expect(s.errors[3]).toContain(" oversize ");
+    expect(s.supChannel.stats.invalid).toBe(4);
+  });
+});
+
+describe("uploads shown and script end", () => {
+  const upload = (data: string, over: Partial<Upload> = {}): Upload => ({
+    from: { address: "127.0.0.2", port: 5555 },
+    data: Buffer.from(data),
+    status: data.split("\n")[0] ?? "",
+    code: 200,
+    botId: "AAAA0001",
+    file: "results.data",
+    truncated: false,
+    timedOut: false,
+    savedAs: "uploads/AAAA0001_results.data",
+    saveError: undefined,
+    ...over,
+  });
+
+  it("prints the content, EOF after a status line alone, and where it was saved", () => {
+    const s = setup();
+    s.sup.onUpload(upload("200 AAAA0001:results.data\nline 1\nline 2\n"));
+    s.sup.onUpload(upload("404 No resource AAAA0001:nope\n", { code: 404, savedAs: undefined }));
+    expect(s.texts()).toEqual([
+      "200 AAAA0001:results.data",
+      "line 1",
+      "line 2",
+      "(saved as uploads/AAAA0001_results.data)",
+      "404 No resource AAAA0001:nope",
+      "EOF",
+    ]);
+    expect(s.lines[0]?.status).toBe(200);
+  });
+
+  it("warns about a cut-off upload and an empty one", () => {
+    const s = setup();
+    s.sup.onUpload(upload("200 AAAA0001:big\nxxxx", { truncated: true }));
+    s.sup.onUpload(upload("", { code: undefined, botId: undefined }));
+    expect(s.texts("warning")).toEqual([
+      "The upload from AAAA0001 was larger than 21 bytes and was cut off",
+      "Empty upload from 127.0.0.2",
+    ]);
+  });
+
+  it("a script ends once the asked bots have uploaded and backoff has passed", async () => {
+    const s = setup({ backoff: 0.5 });
+    const a = s.peer("AAAA0001");
+    const b = s.peer("BBBB0002", "127.0.0.3");
+    const beat = async (ms: number) => {
+      for (let t = 0; t < ms; t += 500) {
+        a.say("BEAT", "Beep");
+        b.say("BEAT", "Beep");
+        await s.clock.run(500);
+      }
+    };
+    await beat(500);
+    await s.sup.run("UPLD *", false);
+    let done = false;
+    void s.sup.settle(10_000).then(() => {
+      done = true;
+    });
+    await beat(3000);
+    expect(done).toBe(false); // nothing uploaded yet
+    s.sup.onUpload(upload("200 AAAA0001:results.data\n"));
+    s.setInProgress(1); // BBBB0002's is arriving
+    await beat(1000);
+    expect(done).toBe(false);
+    s.setInProgress(0);
+    s.sup.onUpload(upload("200 BBBB0002:results.data\n", { botId: "BBBB0002" }));
+    await s.clock.run(100);
+    expect(done).toBe(true);
+  });
+
+  it("a script does not wait for a bot that has left", async () => {
+    const s = setup({ backoff: 0.5 });
+    const a = s.peer("AAAA0001");
+    a.say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("UPLD *", false);
+    let done = false;
+    void s.sup.settle(10_000).then(() => {
+      done = true;
+    });
+    await s.clock.run(1000);
+    a.say("EXIT", "Offline", "reason=killed");
+    await s.clock.run(400);
+    expect(done).toBe(false); // backoff + grace not over yet
+    await s.clock.run(200);
+    expect(done).toBe(true);
+  });
+
+  it("a script's wait for uploads is bounded", async () => {
+    const s = setup();
+    s.peer("AAAA0001").say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("UPLD AAAA0001", false);
+    let done = false;
+    void s.sup.settle(1200).then(() => {
+      done = true;
+    });
+    await s.clock.run(1100);
+    expect(done).toBe(false);
+    await s.clock.run(200);
+    expect(done).toBe(true);
+  });
+
+  it("a script with no requests ends at once", async () => {
+    const s = setup();
+    await s.sup.run("WHO", false);
+    let done = false;
+    void s.sup.settle(10_000).then(() => {
+      done = true;
+    });
+    await s.clock.run(1);
+    expect(done).toBe(true);
+  });
+});
+
+describe("console rendering", () => {
+  it("colours by opcode and state on a terminal, nothing otherwise", () => {
+    const beat: ViewLine = { kind: "traffic", text: "A 1 BEAT * Beep", opcode: "BEAT", state: "asimov" };
+    expect(render(beat, false)).toBe("A 1 BEAT * Beep");
+    expect(render(beat, true)).toBe("\x1b[32mA 1 BEAT * Beep\x1b[0m");
+    expect(render({ ...beat, state: "frankenstein" }, true)).toBe("\x1b[31mA 1 BEAT * Beep\x1b[0m");
+    expect(render({ kind: "error", text: "x" }, true)).toBe("\x1b[31;1mx\x1b[0m");
+    expect(render({ kind: "reply", text: "x" }, true)).toBe("x");
+  });
+});
