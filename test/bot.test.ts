@@ -486,3 +486,27 @@ describe("proto/dnabot.ini", () => {
     expect(r.warnings).toEqual([]);
   });
 });
+
+describe("translations", () => {
+  it("every string the bot translates is in both catalogues, with real French", () => {
+    const catalogue = (lang: string): Record<string, string> =>
+      JSON.parse(readFileSync(join(REPO, "i18n", "locales", lang, "translation.json"), "utf8"));
+    const en = catalogue("en");
+    const fr = catalogue("fr");
+    const keys = new Set<string>();
+    for (const f of ["bot.ts", "main.ts", "research.ts", "upload.ts", "identity.ts"]) {
+      const src = readFileSync(join(REPO, "dnabot", f), "utf8");
+      for (const m of src.matchAll(/\bt\(\s*"((?:[^"\\]|\\.)*)"/g)) keys.add(JSON.parse(`"${m[1]}"`));
+    }
+    expect(keys.size).toBeGreaterThan(30);
+    for (const k of keys) {
+      expect(en[k], k).toBe(k);
+      expect(fr[k], k).toBeTruthy();
+      // Same placeholders in the French.
+      expect((fr[k] as string).match(/\{\{\w+\}\}/g)?.sort(), k).toEqual(k.match(/\{\{\w+\}\}/g)?.sort());
+    }
+    expect(fr.Beep).toBe("Bip");
+    expect(fr.Discovery).toBe("Découverte");
+    expect(fr.Offline).toBe("Hors ligne");
+  });
+});
