@@ -1,0 +1,293 @@
+/**
+ * The load report: `npm run load -- N [seconds] [-python=DIR] [bot options]`. Runs N bots on the
+ * loopback group, on a free port so nothing else is disturbed, with a recording listener for the
+ * given time (default 30 s), then stops them and prints: bots started and seen, heartbeats
+ * expected vs received, sequence gaps, messages per second, peak memory and CPU of the bots.
+ * Exits 1 if any bot crashed (or had to be killed).
+ *
+ * -python=DIR runs the original Python bots from a checkout of laranzu/MCastBots instead. Their
+ * default interface is the default route's, so this is refused unless every network interface is
+ * a loopback one, i.e. inside a private network namespace (`unshare -n`).
+ */
+import { createSocket } from "node:dgram";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import { Channel } from "../shared/channel.js";
+import { t } from "../shared/i18n.js";
+import { udpTransportFor } from "../shared/open.js";
+import { BotFleet, FleetError, nodeBotCommand, repoRoot } from "./botfleet.js";
+import { fleetErrorText, tallyLine } from "./fleet_text.js";
+import { ProcTracker, TrafficRecorder } from "./load_stats.js";
+import { type ProcSample, sampleProcess } from "./procstats.js";
+import { checkBotArgs, initToolLanguage, sleep, splitToolArgs } from "./toolargs.js";
+
+const PROG = "load";
+const MAX_BOTS = 2000;
+/** Whole seconds, so the original's bots (which read integers) accept them too. */
+const LOAD_DEFAULTS = ["-heartbeat=1", "-backoff=1"];
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+function freePort(kind: "udp" | "tcp"): Promise<number> {
+  return new Promise((done, reject) => {
+    if (kind === "udp") {
+      const s = createSocket("udp4");
+      s.once("error", reject);
+      s.bind(0, "127.0.0.1", () => {
+        const { port } = s.address();
+        s.close(() => done(port));
+      });
+    } else {
+      const srv = createServer();
+      srv.once("error", reject);
+      srv.listen(0, "127.0.0.1", () => {
+        const a = srv.address();
+        srv.close(() => done(typeof a === "object" && a ? a.port : 0));
+      });
+    }
+  });
+}
+
+const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["python"]);
+initToolLanguage(args.botArgs);
+if (args.flags.has("help") || args.flags.has("h")) {
+  process.stdout.write(
+    `${[
+      t("Usage: npm run load -- N [seconds] [-python=DIR] [bot options]"),
+      t("Runs N bots on a free port of the loopback group for the given time (default 30 s) and reports"),
+      t("heartbeats received, messages per second, memory and CPU. Bots default to -heartbeat=1 -backoff=1."),
+      t("-python=DIR runs the original Python bots from DIR instead, only inside a private network namespace."),
+    ].join("\n")}\n`,
+  );
+  process.exit(0);
+}
+const [nText, secondsText = "30"] = args.positional;
+const count = Number(nText);
+const seconds = Number(secondsText);
+if (nText === undefined || !/^\d+$/.test(nText) || count < 1 || count > MAX_BOTS) {
+  fail(t("{{prog}}: give the number of bots, a whole number from 1 to {{max}}", { prog: PROG, max: MAX_BOTS }), 2);
+}
+if (!Number.isFinite(seconds) || seconds <= 0 || args.positional.length > 2) {
+  fail(
+    t("{{prog}}: the duration must be a number of seconds above 0, not {{value}}", { prog: PROG, value: secondsText }),
+    2,
+  );
+}
+const pythonDir = args.values.get("python");
+if (pythonDir !== undefined) {
+  const outside = Object.entries(networkInterfaces()).filter(([, addrs]) => addrs?.some((a) => !a.internal));
+  if (outside.length > 0) {
+    fail(
+      t(
+        "{{prog}}: the original's bots would multicast on {{iface}}; run this only inside a private network namespace: unshare -n sh -c 'ip link set lo up; ip route add 224.0.0.0/4 dev lo; npm run load -- ...'",
+        { prog: PROG, iface: outside.map(([name]) => name).join(", ") },
+      ),
+      2,
+    );
+  }
+}
+
+const chanPort = await freePort("udp");
+const filePort = await freePort("tcp");
+const lifespan = Math.ceil(seconds) + 60;
+const botArgs = [
+  "-fg",
+  ...LOAD_DEFAULTS,
+  `-lifespan=${lifespan}`,
+  `-chanPort=${chanPort}`,
+  `-filePort=${filePort}`,
+  "-chanIface=127.0.0.1",
+  ...args.botArgs,
+];
+const config = checkBotArgs(PROG, botArgs);
+
+const repo = repoRoot();
+const base = tmpdir();
+let protoDir = join(repo, "proto");
+let scratch: string | undefined;
+if (pythonDir !== undefined) {
+  // The original's dnabot.ini: bound to loopback whatever else happens.
+  scratch = mkdtempSync(join(base, "mcastbots-load-"));
+  protoDir = join(scratch, "proto");
+  mkdirSync(protoDir);
+  writeFileSync(
+    join(protoDir, "dnabot.ini"),
+    `[DNABot]\nchanIface = 127.0.0.1\nchanAddr = ${config.chanAddr}\nchanPort = ${config.chanPort}\nfilePort = ${config.filePort}\n`,
+  );
+}
+
+const fleet = new BotFleet({
+  count,
+  baseDir: base,
+  prefix: pythonDir !== undefined ? "PyLoadBot" : "LoadBot",
+  protoDir,
+  command: () =>
+    pythonDir !== undefined
+      ? {
+          file: "python3",
+          args: ["-m", "DNABot", ...botArgs.filter((a) => a !== "-chanIface=127.0.0.1"), "-chanIface=127.0.0.1"],
+          env: { PYTHONPATH: pythonDir },
+        }
+      : nodeBotCommand(repo, botArgs),
+  // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
+  stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
+  graceMs: 10_000,
+});
+try {
+  fleet.prepare();
+} catch (e) {
+  if (e instanceof FleetError) fail(fleetErrorText(PROG, e), 1);
+  throw e;
+}
+
+// The recorder: a plain channel (no reliability layer: it only listens and never asks for repairs).
+const transport = udpTransportFor(config);
+try {
+  await transport.ready();
+} catch (e) {
+  fail(t("{{prog}}: cannot join the group: {{error}}", { prog: PROG, error: (e as Error).message }), 1);
+}
+const recorder = new Channel(transport, { id: "LOAD-rec", pktSize: config.PKT_SIZE });
+const traffic = new TrafficRecorder((sender) => sender.startsWith("HUMAN"));
+let invalid = 0;
+recorder.on("message", (m) => traffic.record(m, performance.now()));
+recorder.on("invalid", () => invalid++);
+recorder.on("error", (e) =>
+  fail(t("{{prog}}: the group channel failed: {{error}}", { prog: PROG, error: e.message }), 1),
+);
+
+process.on("exit", () => fleet.killNow());
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    if (!fleet.isStopping) void fleet.stop();
+    else fleet.killNow();
+  });
+}
+
+const tty = Boolean(process.stdout.isTTY);
+const kind = pythonDir !== undefined ? t("original Python bots") : t("our bots");
+process.stdout.write(
+  `${t("Load: {{n}} {{kind}} for {{s}} s on group {{group}} port {{port}} (heartbeat {{h}} s)", {
+    n: count,
+    kind,
+    s: seconds,
+    group: config.chanAddr,
+    port: config.chanPort,
+    h: config.heartbeat,
+  })}\n`,
+);
+const startBar = tty
+  ? new cliProgress.SingleBar({ format: `${t("Starting bots")} [{bar}] {value}/{total}` })
+  : undefined;
+startBar?.start(count, 0);
+fleet.on("spawned", () => startBar?.increment());
+fleet.on("spawnError", (b, err) =>
+  process.stderr.write(
+    `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog: PROG, name: b.name, error: err.message })}\n`,
+  ),
+);
+
+const procs = new ProcTracker();
+function sampleAll(baseline = false): void {
+  const round = new Map<number, ProcSample>();
+  for (const b of fleet.running) {
+    const s = b.pid !== undefined ? sampleProcess(b.pid) : undefined;
+    if (s && b.pid !== undefined) round.set(b.pid, s);
+  }
+  if (baseline) procs.baseline(round);
+  else procs.round(round);
+}
+const sampler = setInterval(sampleAll, 1000);
+
+await fleet.start();
+startBar?.stop();
+const t0 = performance.now();
+// CPU is measured from when the bots have started up (node start, joining, first wait) to the end.
+const warmMs = Math.min(seconds * 500, (config.backoff + 2) * 1000);
+let tWarm = t0;
+const warm = setTimeout(() => {
+  sampleAll(true);
+  tWarm = performance.now();
+}, warmMs);
+const cpu0 = process.cpuUsage();
+const runBar = tty ? new cliProgress.SingleBar({ format: `${t("Running")} [{bar}] {value}/{total} s` }) : undefined;
+runBar?.start(Math.ceil(seconds), 0);
+while (!fleet.isStopping && performance.now() - t0 < seconds * 1000) {
+  await sleep(Math.min(1000, seconds * 1000 - (performance.now() - t0)));
+  runBar?.update(Math.min(Math.ceil(seconds), Math.round((performance.now() - t0) / 1000)));
+}
+runBar?.stop();
+const tEnd = performance.now();
+clearTimeout(warm);
+sampleAll();
+clearInterval(sampler);
+const recorderCpu = process.cpuUsage(cpu0);
+const ranFor = (tEnd - t0) / 1000;
+const warmFor = (tEnd - tWarm) / 1000;
+const beforeStop = traffic.summary(
+  tEnd,
+  config.heartbeat * 1000,
+  Math.max(0, fleet.started - traffic.botsSeen()),
+  Math.max(0, Math.floor((ranFor - config.backoff) / config.heartbeat)),
+);
+
+await fleet.stop();
+await sleep(500); // last EXITs in flight
+await recorder.close();
+if (scratch) rmSync(scratch, { recursive: true, force: true });
+
+const tally = fleet.tally();
+const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
+const mb = (kb: number) => (kb / 1024).toFixed(1);
+const proc = procs.summary();
+const started = fleet.started;
+const lines = [
+  t("Bots started:            {{n}} of {{want}}", { n: started, want: count }),
+  t("Bots seen on the group:  {{n}}", { n: traffic.botsSeen() }),
+  t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
+    got: beforeStop.beatsReceived,
+    exp: beforeStop.beatsExpected,
+    pct: pct(beforeStop.beatsReceived, beforeStop.beatsExpected),
+    worst: (100 * beforeStop.worstBotRatio).toFixed(1),
+  }),
+  t("Sequence gaps:           {{lost}} of {{span}} sequenced messages never arrived ({{pct}}%)", {
+    lost: beforeStop.seqLost,
+    span: beforeStop.seqSpan,
+    pct: pct(beforeStop.seqLost, beforeStop.seqSpan),
+  }),
+  t("Messages:                {{n}} in {{s}} s = {{rate}}/s ({{ops}}); {{invalid}} malformed", {
+    n: beforeStop.messages,
+    s: ranFor.toFixed(1),
+    rate: (beforeStop.messages / ranFor).toFixed(1),
+    ops: Object.entries(beforeStop.byOpcode)
+      .sort()
+      .map(([op, n]) => `${op} ${n}`)
+      .join(", "),
+    invalid,
+  }),
+  t("Memory of the bots:      peak {{total}} MB in total; per bot {{mean}} MB on average, {{max}} MB at most (VmHWM)", {
+    total: mb(proc.peakTotalRssKb),
+    mean: mb(proc.meanBotHwmKb),
+    max: mb(proc.maxBotHwmKb),
+  }),
+  t(
+    "CPU of the bots:         {{s}} s in the last {{w}} s = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s starting up",
+    {
+      s: proc.cpuSinceBaseline.toFixed(2),
+      w: warmFor.toFixed(1),
+      core: ((100 * proc.cpuSinceBaseline) / ranFor).toFixed(1),
+      perBot: started > 0 ? ((1000 * proc.cpuSinceBaseline) / started / ranFor).toFixed(2) : "-",
+      startup: (proc.cpuSeconds - proc.cpuSinceBaseline).toFixed(2),
+    },
+  ),
+  t("CPU of the recorder:     {{s}} s", { s: ((recorderCpu.user + recorderCpu.system) / 1e6).toFixed(2) }),
+  tallyLine(started, tally),
+];
+process.stdout.write(`${lines.join("\n")}\n`);
+process.exit(tally.crashed + tally.forced > 0 || started < count ? 1 : 0);
