@@ -25,7 +25,7 @@ describe("TrafficRecorder", () => {
       rec.record(msg(`BBBBBBBB ${seq} BEAT * Beep`), at!);
     rec.record(msg("BBBBBBBB 0 NACK AAAAAAAA 3"), 9100);
     rec.record(msg("HUMAN-1234 1 PING *"), 100);
-    const s = rec.summary(9900, 1000, 1, 8);
+    const s = rec.summary(0, 9900, 1000, 1, 8);
     expect(rec.botsSeen()).toBe(2);
     expect(s.senders).toBe(2);
     // A: 1 + floor(9900/1000) = 10; B: 1 + floor(4900/1000) = 5; the unseen bot: 8.
@@ -35,6 +35,12 @@ describe("TrafficRecorder", () => {
     expect(s.seqLost).toBe(1);
     expect(s.seqSpan).toBe(11 + 5);
     expect(s.byOpcode).toEqual({ BEAT: 14, NEWS: 1, NACK: 1 });
+    expect(s.messages).toBe(16);
+    // A window from 5 s: A was heard before it (4 periods), B first inside it (1 + 4).
+    const w = rec.summary(5000, 9900, 1000, 0, 0);
+    expect(w.beatsExpected).toBe(4 + 5);
+    expect(w.beatsReceived).toBe(4 + 4);
+    expect(w.messages).toBe(5 + 1 + 4 + 1);
   });
 });
 

@@ -95,7 +95,9 @@ if (pythonDir !== undefined) {
 
 const chanPort = await freePort("udp");
 const filePort = await freePort("tcp");
-const lifespan = Math.ceil(seconds) + 60;
+/** Longest wait for every bot to be heard before the measured window starts anyway. */
+const joinTimeout = Math.max(20, count * 0.5);
+const lifespan = Math.ceil(joinTimeout + seconds) + 60;
 const botArgs = [
   "-fg",
   ...LOAD_DEFAULTS,
@@ -207,14 +209,19 @@ const sampler = setInterval(sampleAll, 1000);
 
 await fleet.start();
 startBar?.stop();
+// Joining: until every bot has been heard (or joinTimeout); then the measured window.
+const tStart = performance.now();
+const joinBar = tty ? new cliProgress.SingleBar({ format: `${t("Bots heard")} [{bar}] {value}/{total}` }) : undefined;
+joinBar?.start(fleet.started, 0);
+while (!fleet.isStopping && traffic.botsSeen() < fleet.started && performance.now() - tStart < joinTimeout * 1000) {
+  await sleep(100);
+  joinBar?.update(traffic.botsSeen());
+}
+joinBar?.stop();
+const joinedIn = (performance.now() - tStart) / 1000;
+const seenAtStart = traffic.botsSeen();
+sampleAll(true);
 const t0 = performance.now();
-// CPU is measured from when the bots have started up (node start, joining, first wait) to the end.
-const warmMs = Math.min(seconds * 500, (config.backoff + 2) * 1000);
-let tWarm = t0;
-const warm = setTimeout(() => {
-  sampleAll(true);
-  tWarm = performance.now();
-}, warmMs);
 const cpu0 = process.cpuUsage();
 const runBar = tty ? new cliProgress.SingleBar({ format: `${t("Running")} [{bar}] {value}/{total} s` }) : undefined;
 runBar?.start(Math.ceil(seconds), 0);
@@ -224,17 +231,16 @@ while (!fleet.isStopping && performance.now() - t0 < seconds * 1000) {
 }
 runBar?.stop();
 const tEnd = performance.now();
-clearTimeout(warm);
 sampleAll();
 clearInterval(sampler);
 const recorderCpu = process.cpuUsage(cpu0);
 const ranFor = (tEnd - t0) / 1000;
-const warmFor = (tEnd - tWarm) / 1000;
 const beforeStop = traffic.summary(
+  t0,
   tEnd,
   config.heartbeat * 1000,
   Math.max(0, fleet.started - traffic.botsSeen()),
-  Math.max(0, Math.floor((ranFor - config.backoff) / config.heartbeat)),
+  Math.max(0, Math.floor(ranFor / config.heartbeat)),
 );
 
 await fleet.stop();
@@ -249,7 +255,11 @@ const proc = procs.summary();
 const started = fleet.started;
 const lines = [
   t("Bots started:            {{n}} of {{want}}", { n: started, want: count }),
-  t("Bots seen on the group:  {{n}}", { n: traffic.botsSeen() }),
+  t("Bots seen on the group:  {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began)", {
+    n: traffic.botsSeen(),
+    atStart: seenAtStart,
+    s: joinedIn.toFixed(1),
+  }),
   t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
     got: beforeStop.beatsReceived,
     exp: beforeStop.beatsExpected,
@@ -261,7 +271,7 @@ const lines = [
     span: beforeStop.seqSpan,
     pct: pct(beforeStop.seqLost, beforeStop.seqSpan),
   }),
-  t("Messages:                {{n}} in {{s}} s = {{rate}}/s ({{ops}}); {{invalid}} malformed", {
+  t("Messages:                {{n}} in {{s}} s = {{rate}}/s; whole run by kind: {{ops}}; {{invalid}} malformed", {
     n: beforeStop.messages,
     s: ranFor.toFixed(1),
     rate: (beforeStop.messages / ranFor).toFixed(1),
@@ -277,10 +287,9 @@ const lines = [
     max: mb(proc.maxBotHwmKb),
   }),
   t(
-    "CPU of the bots:         {{s}} s in the last {{w}} s = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s starting up",
+    "CPU of the bots:         {{s}} s in the window = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s before it",
     {
       s: proc.cpuSinceBaseline.toFixed(2),
-      w: warmFor.toFixed(1),
       core: ((100 * proc.cpuSinceBaseline) / ranFor).toFixed(1),
       perBot: started > 0 ? ((1000 * proc.cpuSinceBaseline) / started / ranFor).toFixed(2) : "-",
       startup: (proc.cpuSeconds - proc.cpuSinceBaseline).toFixed(2),

@@ -15,7 +15,9 @@ interface SenderRecord {
 
 export interface TrafficSummary {
   senders: number;
+  /** Messages in the window. */
   messages: number;
+  /** Messages by opcode, over the whole run. */
   byOpcode: Record<string, number>;
   /** Heartbeats a bot should have sent from its first one to the end, summed over bots. */
   beatsExpected: number;
@@ -36,9 +38,19 @@ export class TrafficRecorder {
 
   constructor(private readonly ignore: (sender: string) => boolean = () => false) {}
 
+  /** Arrival times of all messages, to count those in a window. */
+  private readonly times: number[] = [];
+
+  private messagesBefore(ms: number): number {
+    let n = 0;
+    while (n < this.times.length && this.times[n]! < ms) n++;
+    return n;
+  }
+
   record(msg: ChanMessage, atMs: number): void {
     if (this.ignore(msg.sender)) return;
     this.messages++;
+    this.times.push(atMs);
     this.byOpcode[msg.opcode] = (this.byOpcode[msg.opcode] ?? 0) + 1;
     let r = this.bySender.get(msg.sender);
     if (!r) {
@@ -60,10 +72,11 @@ export class TrafficRecorder {
   }
 
   /**
-   * Sum up to `endMs`. A bot seen first at f should have sent 1 + floor((end - f) / heartbeat)
-   * heartbeats by then; `unseen` bots that never spoke count with `unseenExpected` each.
+   * Sum up the window [startMs, endMs]. A bot heard first at f inside the window should have sent
+   * 1 + floor((end - f) / heartbeat) heartbeats in it, one heard before it floor((end - start) /
+   * heartbeat); `unseen` bots that never spoke count with `unseenExpected` each.
    */
-  summary(endMs: number, heartbeatMs: number, unseen: number, unseenExpected: number): TrafficSummary {
+  summary(startMs: number, endMs: number, heartbeatMs: number, unseen: number, unseenExpected: number): TrafficSummary {
     let expected = unseen * unseenExpected;
     let received = 0;
     let worst = unseen > 0 && unseenExpected > 0 ? 0 : 1;
@@ -77,9 +90,13 @@ export class TrafficRecorder {
         seqSpan += span;
         seqLost += span - r.seqs.size;
       }
-      const beats = r.beats.filter((t) => t <= endMs);
-      if (beats.length === 0) continue;
-      const exp = 1 + Math.floor((endMs - beats[0]!) / heartbeatMs);
+      const first = r.beats[0];
+      if (first === undefined || first > endMs) continue;
+      const beats = r.beats.filter((t) => t >= startMs && t <= endMs);
+      const exp =
+        first >= startMs
+          ? 1 + Math.floor((endMs - first) / heartbeatMs)
+          : Math.max(1, Math.floor((endMs - startMs) / heartbeatMs));
       const got = Math.min(beats.length, exp);
       expected += exp;
       received += got;
@@ -87,7 +104,7 @@ export class TrafficRecorder {
     }
     return {
       senders,
-      messages: this.messages,
+      messages: this.messages - this.messagesBefore(startMs),
       byOpcode: { ...this.byOpcode },
       beatsExpected: expected,
       beatsReceived: received,
