@@ -182,6 +182,12 @@ export class Supervisor {
     if (u.timedOut) {
       this.view.show({ kind: "warning", text: t("The upload from {{who}} stalled and was cut off", { who }) });
     }
+    if (u.interrupted) {
+      this.view.show({
+        kind: "warning",
+        text: t("The upload from {{who}} was still arriving at shutdown and was cut off", { who }),
+      });
+    }
     if (u.savedAs) this.view.show({ kind: "upload", text: t("(saved as {{path}})", { path: u.savedAs }) });
     if (u.saveError) {
       this.view.show({

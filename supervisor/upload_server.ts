@@ -49,6 +49,8 @@ export interface Upload {
   truncated: boolean;
   /** The sender went silent for idleTimeoutMs and was cut off. */
   timedOut: boolean;
+  /** Still arriving when the server closed: cut off. */
+  interrupted?: boolean;
   /** Where it was saved. */
   savedAs: string | undefined;
   saveError: Error | undefined;
@@ -117,6 +119,7 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
   private readonly sockets = new Set<Socket>();
   private readonly pending = new Set<Promise<void>>();
   private boundPort = 0;
+  private closing = false;
 
   constructor(readonly opts: UploadServerOptions) {
     super();
@@ -168,12 +171,13 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
     let size = 0;
     let truncated = false;
     let timedOut = false;
+    let interrupted = false;
     let done: () => void = () => {};
     const finished = new Promise<void>((resolve) => {
       done = resolve;
     });
     const job = finished
-      .then(() => this.finish(from, Buffer.concat(chunks, size), truncated, timedOut))
+      .then(() => this.finish(from, Buffer.concat(chunks, size), truncated, timedOut, interrupted))
       .catch((err: Error) => {
         this.emit("warning", err, from);
       });
@@ -199,13 +203,20 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
       size += chunk.length;
     });
     sock.on("error", (err) => this.emit("warning", err, from));
-    sock.on("close", () => {
+    sock.on("close", (hadError) => {
+      if (this.closing && !sock.readableEnded && !truncated && !timedOut && !hadError) interrupted = true;
       this.sockets.delete(sock);
       done();
     });
   }
 
-  private async finish(from: Source, data: Buffer, truncated: boolean, timedOut: boolean): Promise<void> {
+  private async finish(
+    from: Source,
+    data: Buffer,
+    truncated: boolean,
+    timedOut: boolean,
+    interrupted: boolean,
+  ): Promise<void> {
     const nl = data.indexOf(0x0a);
     const status = (nl < 0 ? data : data.subarray(0, nl)).toString("utf8").replace(/\r$/, "");
     const parsed = parseStatus(status);
@@ -216,6 +227,7 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
       ...parsed,
       truncated,
       timedOut,
+      interrupted,
       savedAs: undefined,
       saveError: undefined,
     };
@@ -238,6 +250,7 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.closing = true;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await this.drain();

@@ -143,6 +143,20 @@ describe("upload server", () => {
     expect(s.got[0]?.data.toString()).toBe("200 3F2A91BC:results.data\npartial");
   });
 
+  it("an upload still arriving when the server closes is reported as interrupted, with what came", async () => {
+    const s = await server();
+    const sock = connect({ port: s.listening.port, host: "127.0.0.1" });
+    sock.on("error", () => undefined);
+    cleanups.push(() => void sock.destroy());
+    await new Promise<void>((r) => sock.on("connect", () => r()));
+    sock.write("200 3F2A91BC:results.data\nhalf");
+    await new Promise((r) => setTimeout(r, 100));
+    await s.srv.close();
+    expect(s.got).toHaveLength(1);
+    expect(s.got[0]).toMatchObject({ interrupted: true, truncated: false, timedOut: false });
+    expect(s.got[0]?.data.toString()).toBe("200 3F2A91BC:results.data\nhalf");
+  });
+
   it("an empty connection is reported empty and not saved", async () => {
     const s = await server();
     await send(s.listening.port, []);
