@@ -97,9 +97,10 @@ describe("splitToolArgs", () => {
     expect(a.values.get("grace")).toBe("2");
     expect(a.botArgs).toEqual(["-lifespan=5", "-config", "x.ini", "-fg"]);
   });
-  it("adds -fg -debug unless the options choose the logging", () => {
-    expect(withDefaultLogFlags(["-lifespan=5"], ["-fg", "-debug"])).toEqual(["-fg", "-debug", "-lifespan=5"]);
-    expect(withDefaultLogFlags(["-info"], ["-fg", "-debug"])).toEqual(["-info"]);
+  it("always logs to the output file (-fg), at debug level unless a level is given", () => {
+    expect(withDefaultLogFlags(["-lifespan=5"])).toEqual(["-fg", "-debug", "-lifespan=5"]);
+    expect(withDefaultLogFlags(["-info"])).toEqual(["-fg", "-info"]);
+    expect(withDefaultLogFlags(["-fg", "-debug"])).toEqual(["-fg", "-debug"]);
   });
 });
 

@@ -63,7 +63,7 @@ const grace = Number(graceText);
 if (!Number.isFinite(grace) || grace < 0 || graceText.trim() === "") {
   fail(t("{{prog}}: -grace must be a number of seconds, not {{value}}", { prog: PROG, value: graceText }), 2);
 }
-const botArgs = withDefaultLogFlags(args.botArgs, ["-fg", "-debug"]);
+const botArgs = withDefaultLogFlags(args.botArgs);
 checkBotArgs(PROG, botArgs);
 
 if (count > MANY && !args.flags.has("y")) {

@@ -77,10 +77,14 @@ export function checkBotArgs(prog: string, botArgs: readonly string[]): Config {
   }
 }
 
-/** The bots log readable lines at debug level unless the options given choose otherwise. */
-export function withDefaultLogFlags(botArgs: readonly string[], defaults: readonly string[]): string[] {
-  const chooses = botArgs.some((a) => /^--?(fg|info|debug)$/.test(a));
-  return chooses ? [...botArgs] : [...defaults, ...botArgs];
+/**
+ * The bots log readable lines (-fg, so their output file is their log) at debug level, unless the
+ * options choose a level (-info, -debug) themselves.
+ */
+export function withDefaultLogFlags(botArgs: readonly string[]): string[] {
+  const has = (flag: string) => botArgs.some((a) => a === `-${flag}` || a === `--${flag}`);
+  const level = has("info") || has("debug") ? [] : ["-debug"];
+  return [...(has("fg") ? [] : ["-fg"]), ...level, ...botArgs];
 }
 
 export function sleep(ms: number): Promise<void> {
