@@ -19,7 +19,7 @@ import {
   loadConfig,
   type ValueSource,
 } from "./config.js";
-import { initI18n, resolveLang, t } from "./i18n.js";
+import { initI18n, N_, resolveLang, t } from "./i18n.js";
 
 export interface ParsedArgs {
   flags: Record<string, boolean>;
@@ -28,9 +28,20 @@ export interface ParsedArgs {
   positional: string[];
 }
 
-/** `-word` → `--word` so minimist reads it as one option, not as letters. */
-export function normaliseArgs(argv: readonly string[]): string[] {
-  return argv.map((a) => (/^-[A-Za-z]/.test(a) ? `-${a}` : a));
+/**
+ * `-word` → `--word` so minimist reads it as one option, not as letters. Names in `known` are
+ * matched case-insensitively and spelled as declared (`-LIFESPAN=5` → `--lifespan=5`), as the
+ * original's ConfigParser matches keys; minimist would otherwise leave an undeclared spelling
+ * untyped and turn `0x10` or `007` into numbers.
+ */
+export function normaliseArgs(argv: readonly string[], known: readonly string[] = []): string[] {
+  const byLower = new Map(known.map((k) => [k.toLowerCase(), k]));
+  return argv.map((a) => {
+    const m = /^-([A-Za-z][^=]*)(=.*)?$/s.exec(a);
+    if (!m) return a;
+    const name = byLower.get((m[1] as string).toLowerCase()) ?? m[1];
+    return `--${name}${m[2] ?? ""}`;
+  });
 }
 
 export function parseArgs(
@@ -38,7 +49,10 @@ export function parseArgs(
   booleanFlags: readonly string[],
   valueKeys: readonly string[],
 ): ParsedArgs {
-  const parsed = minimist(normaliseArgs(argv), {
+  const known = ["config", ...booleanFlags, ...valueKeys];
+  // -h is the usual spelling of -help.
+  const args = booleanFlags.includes("help") ? argv.map((a) => (a === "-h" ? "-help" : a)) : argv;
+  const parsed = minimist(normaliseArgs(args, known), {
     boolean: [...booleanFlags],
     string: ["config", ...valueKeys],
     stopEarly: false,
@@ -84,10 +98,10 @@ export interface Program {
 }
 
 const COMMON_FLAGS: Record<string, string> = {
-  fg: "log readable lines to the console instead of ./dnabot.log",
-  info: "log level info",
-  debug: "log level debug",
-  help: "print this help and exit",
+  fg: N_("log readable lines to the console instead of ./dnabot.log"),
+  info: N_("log level info"),
+  debug: N_("log level debug"),
+  help: N_("print this help and exit"),
 };
 
 function readIfExists(path: string): string | undefined {
@@ -156,9 +170,25 @@ function problemText(e: ConfigError): string {
 }
 
 export function describeWarning(w: ConfigWarning): string {
-  return w.kind === "unknown-key"
-    ? t("unknown configuration key {{key}} in {{source}}, ignored", { key: w.key, source: sourceText(w.source) })
-    : t("unknown option -{{key}}, ignored", { key: w.key });
+  switch (w.kind) {
+    case "unknown-key":
+      return t("unknown configuration key {{key}} in file {{file}}, ignored", { key: w.key, file: w.source.file });
+    case "unknown-option":
+      return t("unknown option -{{key}}, ignored", { key: w.key });
+    case "outside-section":
+      return t("configuration key {{key}} in file {{file}} is outside the [DNABot] section, ignored", {
+        key: w.key,
+        file: w.source.file,
+      });
+    case "no-section":
+      return t("file {{file}} has no [DNABot] section; its settings are ignored", { file: w.source.file });
+  }
+}
+
+/** Config warnings on stderr, one line each, so they are seen even when the log goes to a file. */
+export function printWarnings(prog: string, warnings: readonly ConfigWarning[], out = process.stderr): void {
+  for (const w of warnings)
+    out.write(`${t("{{prog}}: warning: {{message}}", { prog, message: describeWarning(w) })}\n`);
 }
 
 export function usage(spec: ProgramSpec): string {
@@ -214,6 +244,7 @@ export function startProgram(spec: ProgramSpec, argv: readonly string[] = proces
   }
   // A language given in the file (not on the command line) takes effect now.
   if (langArg === undefined && load.config.lang !== "") initI18n(resolveLang(load.config.lang, process.env));
+  printWarnings(spec.name, load.warnings);
   return {
     config: load.config,
     extra: load.extra,

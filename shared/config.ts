@@ -8,6 +8,7 @@
  */
 import { isIP } from "node:net";
 import { parse as parseIni } from "ini";
+import { N_ } from "./i18n.js";
 
 export type Kind =
   | "duration"
@@ -37,83 +38,101 @@ export interface KeyDef {
 
 /** Every key the programs understand. Order is the order usage prints them. */
 export const KEYS = {
-  lifespan: { kind: "duration", default: "120", help: "seconds a bot runs before it leaves" },
-  backoff: { kind: "duration", default: "5", help: "upper bound of random waits (start, PING *, UPLD *), seconds" },
+  lifespan: { kind: "duration", default: "120", help: N_("seconds a bot runs before it leaves") },
+  backoff: { kind: "duration", default: "5", help: N_("upper bound of random waits (start, PING *, UPLD *), seconds") },
   heartbeat: {
     kind: "duration",
     default: "10",
     min: 0,
     exclusiveMin: true,
-    help: "a bot sends at least one message this often, seconds",
+    help: N_("a bot sends at least one message this often, seconds"),
   },
-  results: { kind: "string", default: "results.data", help: "the bot's research results file" },
-  discovery: { kind: "probability", default: "0.01", help: "probability per second of a discovery" },
-  frankenstein: { kind: "probability", default: "0.001", help: "probability per second of going Frankenstein" },
-  killBoost: { kind: "probability", default: "0.01", help: "added to the Frankenstein probability by every KILL seen" },
-  chanAddr: { kind: "mcastAddr", default: "239.1.2.4", help: "multicast group address (IPv4 or IPv6)" },
-  chanPort: { kind: "port", default: "8421", help: "multicast group UDP port" },
+  results: { kind: "string", default: "results.data", help: N_("the bot's research results file") },
+  discovery: { kind: "probability", default: "0.01", help: N_("probability per second of a discovery") },
+  frankenstein: { kind: "probability", default: "0.001", help: N_("probability per second of going Frankenstein") },
+  killBoost: {
+    kind: "probability",
+    default: "0.01",
+    help: N_("added to the Frankenstein probability by every KILL seen"),
+  },
+  chanAddr: { kind: "mcastAddr", default: "239.1.2.4", help: N_("multicast group address (IPv4 or IPv6)") },
+  chanPort: { kind: "port", default: "8421", help: N_("multicast group UDP port") },
   chanIface: {
     kind: "ipAddr",
     default: "",
-    help: "address of the interface to multicast on; empty means loopback (127.0.0.1 or ::1)",
+    help: N_("address of the interface to multicast on; empty means loopback (127.0.0.1 or ::1)"),
   },
-  chanTTL: { kind: "int", default: "1", min: 0, max: 255, help: "multicast TTL / hop limit" },
-  PKT_SIZE: { kind: "int", default: "1024", min: 64, max: 65507, help: "largest datagram sent or accepted, bytes" },
-  QUEUE_SIZE: { kind: "int", default: "512", min: 1, max: 1_000_000, help: "inbound messages held before dropping" },
-  filePort: { kind: "port", default: "8000", help: "TCP port of the supervisor's upload server" },
-  lang: { kind: "lang", default: "", help: "language (en, fr); empty means from LC_ALL / LC_MESSAGES / LANG" },
+  chanTTL: { kind: "int", default: "1", min: 0, max: 255, help: N_("multicast TTL / hop limit") },
+  PKT_SIZE: { kind: "int", default: "1024", min: 64, max: 65507, help: N_("largest datagram sent or accepted, bytes") },
+  QUEUE_SIZE: {
+    kind: "int",
+    default: "512",
+    min: 1,
+    max: 1_000_000,
+    help: N_("inbound messages held before dropping"),
+  },
+  filePort: { kind: "port", default: "8000", help: N_("TCP port of the supervisor's upload server") },
+  lang: { kind: "lang", default: "", help: N_("language (en, fr); empty means from LC_ALL / LC_MESSAGES / LANG") },
   seed: {
     kind: "int",
     default: "",
     min: 0,
     max: 4294967295,
-    help: "seed for repeatable random choices; empty means random",
+    help: N_("seed for repeatable random choices; empty means random"),
   },
   // Reliability layer (NACK/RSND/SKIP/LAST, see shared/reliable/).
-  reliable: { kind: "bool", default: "true", help: "repair lost messages with NACK/RSND/SKIP (false: plain channel)" },
+  reliable: {
+    kind: "bool",
+    default: "true",
+    help: N_("repair lost messages with NACK/RSND/SKIP (false: plain channel)"),
+  },
   nackWait: {
     kind: "duration",
     default: "0.2",
     min: 0,
     exclusiveMin: true,
-    help: "upper bound of the random wait before a NACK, seconds; also the base of its backoff",
+    help: N_("upper bound of the random wait before a NACK, seconds; also the base of its backoff"),
   },
   nackTries: {
     kind: "int",
     default: "10",
     min: 1,
     max: 100,
-    help: "NACK rounds for one lost message before giving up",
+    help: N_("NACK rounds for one lost message before giving up"),
   },
   rsndWait: {
     kind: "duration",
     default: "0.1",
     min: 0,
     exclusiveMin: true,
-    help: "upper bound of the random wait before answering a NACK, seconds",
+    help: N_("upper bound of the random wait before answering a NACK, seconds"),
   },
-  holdCount: { kind: "int", default: "512", min: 0, max: 1_000_000, help: "messages kept for retransmission" },
-  holdTime: { kind: "duration", default: "60", help: "seconds a message is kept for retransmission" },
+  holdCount: { kind: "int", default: "512", min: 0, max: 1_000_000, help: N_("messages kept for retransmission") },
+  holdTime: { kind: "duration", default: "60", help: N_("seconds a message is kept for retransmission") },
   // Packet-loss simulator (shared/loss.ts): off unless a rate is above 0.
-  lossRate: { kind: "probability", default: "0", help: "simulated packet loss: average probability of a drop" },
+  lossRate: { kind: "probability", default: "0", help: N_("simulated packet loss: average probability of a drop") },
   lossBurst: {
     kind: "int",
     default: "1",
     min: 1,
     max: 1000,
-    help: "simulated packet loss: mean length of a run of drops (1: independent drops)",
+    help: N_("simulated packet loss: mean length of a run of drops (1: independent drops)"),
   },
   lossDir: {
     kind: "choice",
     default: "recv",
     choices: ["send", "recv", "both"],
-    help: "simulated impairments apply to datagrams sent, received or both",
+    help: N_("simulated impairments apply to datagrams sent, received or both"),
   },
-  dupRate: { kind: "probability", default: "0", help: "simulated duplication: probability a datagram arrives twice" },
+  dupRate: {
+    kind: "probability",
+    default: "0",
+    help: N_("simulated duplication: probability a datagram arrives twice"),
+  },
   reorderRate: {
     kind: "probability",
     default: "0",
-    help: "simulated reordering: probability a datagram is held back behind the next",
+    help: N_("simulated reordering: probability a datagram is held back behind the next"),
   },
 } as const satisfies Record<string, KeyDef>;
 
@@ -196,7 +215,11 @@ export function describeSource(s: ValueSource): string {
 
 export type ConfigWarning =
   | { kind: "unknown-key"; key: string; source: ValueSource }
-  | { kind: "unknown-option"; key: string };
+  | { kind: "unknown-option"; key: string }
+  /** A key above the first section header: the original's reader refuses such a file. */
+  | { kind: "outside-section"; key: string; source: ValueSource }
+  /** The file has settings but no [DNABot] section, so none of them apply. */
+  | { kind: "no-section"; source: ValueSource };
 
 export interface LoadResult {
   config: Config;
@@ -258,18 +281,22 @@ export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<stri
     fileRead = fileName;
     let parsed: Record<string, unknown>;
     try {
-      parsed = parseIni(text) as Record<string, unknown>;
+      parsed = parseIni(colonsToEquals(text)) as Record<string, unknown>;
     } catch {
       throw new ConfigError("config", fileName, fileSource, "bad-file");
     }
     const section = findSection(parsed);
+    for (const [k, v] of Object.entries(parsed)) {
+      if (!isSection(v)) warnings.push({ kind: "outside-section", key: k, source: fileSource });
+    }
+    if (!section && Object.values(parsed).some(isSection)) warnings.push({ kind: "no-section", source: fileSource });
     for (const [k, v] of Object.entries(section ?? {})) {
       const key = canonical(k, opts.extraKeys);
       if (!key) {
         warnings.push({ kind: "unknown-key", key: k, source: fileSource });
         continue;
       }
-      raw[key] = { value: v === null || v === undefined ? "" : String(v), source: fileSource };
+      raw[key] = { value: iniValueText(v), source: fileSource };
     }
   }
 
@@ -301,6 +328,30 @@ export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<stri
   const extra: Record<string, unknown> = {};
   for (const k of Object.keys(opts.extraKeys ?? {})) extra[k] = values[k];
   return { config: values as unknown as Config, sources, warnings, file: fileRead, extra };
+}
+
+function isSection(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** ConfigParser (the original's reader) also takes `key: value`; ini only knows `=`. */
+function colonsToEquals(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => {
+      if (/^\s*([;#[]|$)/.test(line)) return line;
+      const d = /[=:]/.exec(line);
+      return d && d[0] === ":" ? `${line.slice(0, d.index)}=${line.slice(d.index + 1)}` : line;
+    })
+    .join("\n");
+}
+
+/** ini turns `true`/`false`/`null` into values and `k[]` into arrays; we want the text back. */
+function iniValueText(v: unknown): string {
+  if (Array.isArray(v)) return iniValueText(v[v.length - 1]);
+  if (v === null) return "null";
+  if (v === undefined) return "";
+  return String(v);
 }
 
 function findSection(parsed: Record<string, unknown>): Record<string, unknown> | undefined {
@@ -347,7 +398,7 @@ export function convert(key: string, def: KeyDef, value: string, source: ValueSo
       if (value !== "" && isIP(value) === 0) fail("not-an-address");
       return value;
     case "port": {
-      if (!/^[+]?\d+$/.test(value)) fail(NUMBER.test(value) ? "not-an-integer" : "not-a-number");
+      if (!/^[+-]?\d+$/.test(value)) fail(NUMBER.test(value) ? "not-an-integer" : "not-a-number");
       const n = Number(value);
       if (n < 1 || n > 65535) fail("port-range", { min: 1, max: 65535 });
       return n;

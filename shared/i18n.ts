@@ -55,6 +55,14 @@ export function initI18n(lang: Lang): void {
   ready = true;
 }
 
+/**
+ * Marks an English string kept in data (help texts of keys and flags) for extraction by
+ * `npm run i18n:extract`; it returns the string unchanged, and t() translates it where shown.
+ */
+export function N_<S extends string>(s: S): S {
+  return s;
+}
+
 /** Translate an English source string; `{{name}}` placeholders are filled from values. */
 export function t(key: string, values?: TOptions): string {
   if (!ready) return interpolate(key, values);

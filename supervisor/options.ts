@@ -1,39 +1,40 @@
 /** The supervisor's own configuration keys and flags (beyond the ones it shares with the bot). */
 import type { KeyDef } from "../shared/config.js";
+import { N_ } from "../shared/i18n.js";
 import type { Rng } from "../shared/random.js";
 
 export const SUPERVISOR_KEYS = {
   supervisorId: {
     kind: "string",
     default: "",
-    help: "our id on the group; empty means HUMAN- and 4 random hex digits",
+    help: N_("our id on the group; empty means HUMAN- and 4 random hex digits"),
   },
-  uploadDir: { kind: "string", default: "uploads", help: "directory uploads are saved in; empty means not saved" },
+  uploadDir: { kind: "string", default: "uploads", help: N_("directory uploads are saved in; empty means not saved") },
   maxUpload: {
     kind: "int",
     default: "16777216",
     min: 1,
     max: 1073741824,
-    help: "largest upload kept, bytes; the rest is cut off with a warning",
+    help: N_("largest upload kept, bytes; the rest is cut off with a warning"),
   },
   uploadTimeout: {
     kind: "duration",
     default: "30",
     min: 0,
     exclusiveMin: true,
-    help: "an upload connection silent this long is closed, seconds",
+    help: N_("an upload connection silent this long is closed, seconds"),
   },
   uploadWait: {
     kind: "duration",
     default: "15",
-    help: "with piped input: longest wait for answers and uploads at the end of input, seconds",
+    help: N_("with piped input: longest wait for answers and uploads at the end of input, seconds"),
   },
-  accessLog: { kind: "string", default: "", help: "file valid traffic is appended to; empty means off" },
-  errorLog: { kind: "string", default: "", help: "file malformed datagrams are appended to; empty means off" },
+  accessLog: { kind: "string", default: "", help: N_("file valid traffic is appended to; empty means off") },
+  errorLog: { kind: "string", default: "", help: N_("file malformed datagrams are appended to; empty means off") },
 } as const satisfies Record<string, KeyDef>;
 
 export const SUPERVISOR_FLAGS: Record<string, string> = {
-  quiet: "print only events, uploads and errors",
+  quiet: N_("print only events, uploads and errors"),
 };
 
 export interface SupervisorSettings {

@@ -1,0 +1,62 @@
+// i18next-parser configuration: `npm run i18n:extract` rewrites i18n/locales/{en,fr}/translation.json
+// from the t("...") calls in the code, and from N_("...") marks on strings kept in data (help texts
+// of keys and flags, translated later by t(variable)). i18n/check.js reads the same settings.
+//
+// Keys are the English source strings, as gettext msgids are: no key or namespace separators.
+// English values are the key itself; a new French value is "" until someone translates it, which
+// `npm run i18n:check` reports. Keys no longer used are dropped; output is sorted.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { JavascriptLexer } from "i18next-parser";
+import ts from "typescript";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Folders scanned for *.ts, relative to the repository root. */
+export const SCAN_DIRS = ["dnabot", "supervisor", "shared", "tools"];
+/** Function names whose first argument is a key. */
+export const FUNCTIONS = ["t", "N_"];
+export const LOCALES = ["en", "fr"];
+
+/**
+ * i18next-parser 9.4 copies every interpolation option onto the entry it extracts, so
+ * t("bad {{key}}", { key }) is recorded under the key "" (and `context`, `count`, `defaultValue`
+ * options change the key or value). Our options are interpolation values only: keep the literal
+ * key and nothing else.
+ */
+export class KeyOnlyLexer extends JavascriptLexer {
+  expressionExtractor(node) {
+    const first = node.arguments?.[0];
+    const literal =
+      first && (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first)) ? first.text : undefined;
+    const entries = super.expressionExtractor(node);
+    if (!entries) return entries;
+    const [head, ...nested] = entries;
+    const key = literal ?? head.key;
+    return [...(key === undefined ? [] : [{ key }]), ...nested.map((e) => ({ key: e.key }))];
+  }
+}
+
+export default {
+  input: SCAN_DIRS.map((d) => `../${d}/**/*.ts`),
+  output: join(here, "locales", "$LOCALE", "$NAMESPACE.json"),
+  locales: LOCALES,
+  defaultNamespace: "translation",
+  keySeparator: false,
+  namespaceSeparator: false,
+  // No key_one/key_other variants: t() with {count} falls back to the plain key.
+  pluralSeparator: false,
+  defaultValue: (locale, _namespace, key) => (locale === "en" ? key : ""),
+  // Code-point order, as a plain `Object.keys(c).sort()` writes it, so hand edits don't reorder.
+  sort: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+  keepRemoved: false,
+  createOldCatalogs: false,
+  indentation: 2,
+  lineEnding: "\n",
+  lexers: {
+    ts: [{ lexer: KeyOnlyLexer, functions: FUNCTIONS }],
+    default: [{ lexer: KeyOnlyLexer, functions: FUNCTIONS }],
+  },
+  verbose: false,
+  failOnWarnings: false,
+};
