@@ -143,4 +143,4 @@ if (fleet.started > 0 && !fleet.isStopping) {
 await fleet.whenAllEnded();
 const tally = fleet.tally();
 process.stdout.write(`${tallyLine(fleet.started, tally)}\n`);
-process.exit(tally.crashed + tally.forced > 0 || fleet.started < count ? 1 : 0);
+process.exit(tally.crashed + tally.forced > 0 ? 1 : 0);
