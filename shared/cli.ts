@@ -186,7 +186,11 @@ export function describeWarning(w: ConfigWarning): string {
 }
 
 /** Config warnings on stderr, one line each, so they are seen even when the log goes to a file. */
-export function printWarnings(prog: string, warnings: readonly ConfigWarning[], out = process.stderr): void {
+export function printWarnings(
+  prog: string,
+  warnings: readonly ConfigWarning[],
+  out: NodeJS.WritableStream = process.stderr,
+): void {
   for (const w of warnings)
     out.write(`${t("{{prog}}: warning: {{message}}", { prog, message: describeWarning(w) })}\n`);
 }

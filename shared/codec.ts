@@ -122,7 +122,8 @@ export function splitTags(args: readonly string[]): Tagged {
     const m = TAG.exec(args[end - 1] as string);
     if (!m) break;
     const key = m[1] as string;
-    if (!(key in tags)) tags[key] = m[2] as string;
+    // hasOwn, not `in`: a tag named toString or valueOf is a tag like any other.
+    if (!Object.hasOwn(tags, key)) tags[key] = m[2] as string;
     end--;
   }
   return { words: args.slice(0, end), tags };
