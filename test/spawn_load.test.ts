@@ -44,6 +44,20 @@ describe("TrafficRecorder", () => {
   });
 });
 
+describe("TrafficRecorder by sending process", () => {
+  it("counts a bot that renames itself as one bot, and its ids apart", () => {
+    const rec = new TrafficRecorder();
+    rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:5000");
+    rec.record(msg("BBBBBBBB 2 BEAT * Beep"), 1000, "127.0.0.1:5000");
+    rec.record(msg("CCCCCCCC 3 BEAT * Beep"), 2000, "127.0.0.1:5000");
+    expect(rec.botsSeen()).toBe(1);
+    expect(rec.ids.size).toBe(3);
+    const s = rec.summary(0, 2000, 1000, 0, 0);
+    expect(s.beatsReceived).toBe(3);
+    expect(s.seqLost).toBe(0);
+  });
+});
+
 describe("ProcTracker", () => {
   it("keeps the peak of the sum, each bot's high-water mark and CPU since the baseline", () => {
     const p = new ProcTracker();

@@ -158,7 +158,7 @@ try {
 const recorder = new Channel(transport, { id: "LOAD-rec", pktSize: config.PKT_SIZE });
 const traffic = new TrafficRecorder((sender) => sender.startsWith("HUMAN"));
 let invalid = 0;
-recorder.on("message", (m) => traffic.record(m, performance.now()));
+recorder.on("message", (m, from) => traffic.record(m, performance.now(), `${from.address}:${from.port}`));
 recorder.on("invalid", () => invalid++);
 recorder.on("error", (e) =>
   fail(t("{{prog}}: the group channel failed: {{error}}", { prog: PROG, error: e.message }), 1),
@@ -255,11 +255,15 @@ const proc = procs.summary();
 const started = fleet.started;
 const lines = [
   t("Bots started:            {{n}} of {{want}}", { n: started, want: count }),
-  t("Bots seen on the group:  {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began)", {
-    n: traffic.botsSeen(),
-    atStart: seenAtStart,
-    s: joinedIn.toFixed(1),
-  }),
+  t(
+    "Bots seen on the group:  {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began); {{ids}} ids",
+    {
+      n: traffic.botsSeen(),
+      ids: traffic.ids.size,
+      atStart: seenAtStart,
+      s: joinedIn.toFixed(1),
+    },
+  ),
   t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
     got: beforeStop.beatsReceived,
     exp: beforeStop.beatsExpected,

@@ -47,15 +47,23 @@ export class TrafficRecorder {
     return n;
   }
 
-  record(msg: ChanMessage, atMs: number): void {
+  /** Distinct sender ids seen (more than the bots if some renamed themselves). */
+  readonly ids = new Set<string>();
+
+  /**
+   * One message. `from` names the sending process (its address and send port): a bot that renames
+   * itself after an id collision stays one bot.
+   */
+  record(msg: ChanMessage, atMs: number, from: string = msg.sender): void {
     if (this.ignore(msg.sender)) return;
+    this.ids.add(msg.sender);
     this.messages++;
     this.times.push(atMs);
     this.byOpcode[msg.opcode] = (this.byOpcode[msg.opcode] ?? 0) + 1;
-    let r = this.bySender.get(msg.sender);
+    let r = this.bySender.get(from);
     if (!r) {
       r = { beats: [], seqs: new Set(), minSeq: Number.POSITIVE_INFINITY, maxSeq: 0 };
-      this.bySender.set(msg.sender, r);
+      this.bySender.set(from, r);
     }
     if (msg.opcode === "BEAT" || msg.opcode === "NEWS") r.beats.push(atMs);
     // SEQ 0 is an unsequenced control message (NACK/RSND/...): not part of the sender's run.
