@@ -1,0 +1,118 @@
+/**
+ * The entry points as users run them: `node dnabot` and `node supervisor` from the repository
+ * root. -help prints usage (exit 0); every configuration mistake is exactly one line on stderr
+ * and exit status 2; an unknown option is a warning naming it.
+ */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { KEYS } from "../shared/config.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir } from "./helpers/net.js";
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+/** Run a program to completion in English, in `cwd` (an empty directory unless told). */
+function run(prog: "dnabot" | "supervisor", args: string[], cwd = tmp.dir) {
+  const r = spawnSync(process.execPath, [join(REPO, prog), ...args], {
+    cwd,
+    env: { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", NO_COLOR: "1" },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 30_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, errLines: r.stderr.split("\n").filter(Boolean) };
+}
+
+describe("-help", () => {
+  it.each(["dnabot", "supervisor"] as const)("node %s -help prints usage and exits 0", (prog) => {
+    const r = run(prog, ["-help"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.startsWith(`Usage: ${prog} [options] [-key=value ...]\n`)).toBe(true);
+    for (const k of Object.keys(KEYS)) expect(r.stdout).toMatch(new RegExp(`^  ${k} `, "m"));
+    expect(r.stdout).toContain("  -fg ");
+    expect(r.stdout).toContain("  -config FILE");
+  });
+
+  it("the supervisor's usage lists its own keys and flags", () => {
+    const r = run("supervisor", ["-h"]);
+    expect(r.status).toBe(0);
+    for (const k of ["supervisorId", "uploadDir", "accessLog", "errorLog", "-quiet"]) expect(r.stdout).toContain(k);
+  });
+
+  it("-help wins over a bad value, and runs nothing", () => {
+    const r = run("dnabot", ["-chanPort=70000", "-help"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+  });
+});
+
+describe("configuration mistakes: one line on stderr, exit 2", () => {
+  const cases: [string[], string][] = [
+    [["-chanPort=70000"], 'dnabot: bad configuration chanPort="70000" (command line): a port must be from 1 to 65535'],
+    [["-filePort=0"], 'dnabot: bad configuration filePort="0" (command line): a port must be from 1 to 65535'],
+    [["-config", "missing.ini"], 'dnabot: bad configuration config="missing.ini" (command line): no such file'],
+    [["-config"], "dnabot: -config needs a file name"],
+    [["-lifespan=soon"], 'dnabot: bad configuration lifespan="soon" (command line): not a number'],
+    [["-backoff=-2"], 'dnabot: bad configuration backoff="-2" (command line): a duration cannot be negative'],
+    [["-heartbeat=0"], 'dnabot: bad configuration heartbeat="0" (command line): must be more than 0 seconds'],
+    [["-discovery=1.5"], 'dnabot: bad configuration discovery="1.5" (command line): a probability must be from 0 to 1'],
+    [
+      ["-chanAddr=10.0.0.1"],
+      'dnabot: bad configuration chanAddr="10.0.0.1" (command line): not a multicast address (224.0.0.0/4 or ff00::/8)',
+    ],
+    [["-chanTTL=300"], 'dnabot: bad configuration chanTTL="300" (command line): must be from 0 to 255'],
+    [["-CHANPORT=x"], 'dnabot: bad configuration chanPort="x" (command line): not a number'],
+  ];
+  it.each(cases)("node dnabot %j", (args, line) => {
+    const r = run("dnabot", args);
+    expect(r.errLines).toEqual([line]);
+    expect(r.stdout).toBe("");
+    expect(r.status).toBe(2);
+  });
+
+  it("the supervisor reports them the same way", () => {
+    const r = run("supervisor", ["-chanPort=70000"]);
+    expect(r.errLines).toEqual([
+      'supervisor: bad configuration chanPort="70000" (command line): a port must be from 1 to 65535',
+    ]);
+    expect(r.status).toBe(2);
+  });
+
+  it("a bad value in ./dnabot.ini names the file", () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.dir, "dnabot.ini"), '[DNABot]\nchanAddr = "192.168.1.1"\n');
+      const r = run("dnabot", [], dir.dir);
+      expect(r.errLines).toEqual([
+        'dnabot: bad configuration chanAddr="192.168.1.1" (file ./dnabot.ini): not a multicast address (224.0.0.0/4 or ff00::/8)',
+      ]);
+      expect(r.status).toBe(2);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe("warnings", () => {
+  it("an unknown option or key is named on stderr, and the bot still runs", async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.dir, "dnabot.ini"), "[DNABot]\nlifespn = 9\nlifespan = 0.2\n");
+      const r = run(
+        "dnabot",
+        ["-hartbeat=2", "-backoff=0.01", `-chanPort=${await freeUdpPort()}`, `-filePort=${await freeTcpPort()}`],
+        dir.dir,
+      );
+      expect(r.status).toBe(0);
+      expect(r.errLines).toEqual([
+        "dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini, ignored",
+        "dnabot: warning: unknown option -hartbeat, ignored",
+      ]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
