@@ -56,29 +56,23 @@ export function parseDatagram(bytes: Uint8Array, pktSize: number = DEFAULT_PKT_S
   return parseLine(text);
 }
 
+/** The four header fields, then the rest verbatim (RSND embeds a whole message). \s and \S are
+ *  disjoint, so matching is linear in the length of the line. */
+const HEADER = /^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+([\s\S]*))?$/;
+
 /** Parse one line of text (already decoded). Never throws. */
 export function parseLine(line: string): ParseResult {
   const text = line.trim();
-  // Split off the four header fields; keep the rest verbatim (RSND embeds a whole message).
-  const head: string[] = [];
-  let pos = 0;
-  while (head.length < 4) {
-    const m = /\S+/g;
-    m.lastIndex = pos;
-    const found = m.exec(text);
-    if (!found) break;
-    head.push(found[0]);
-    pos = found.index + found[0].length;
-  }
-  if (head.length < 4) return { ok: false, reason: "too-few-fields", text };
-  const [sender, seqText, opcode, dest] = head as [string, string, string, string];
+  const head = HEADER.exec(text);
+  if (!head) return { ok: false, reason: "too-few-fields", text };
+  const [, sender, seqText, opcode, dest] = head as unknown as [string, string, string, string, string];
   if (!PEER_ID.test(sender)) return { ok: false, reason: "bad-sender", text };
   if (!SEQ.test(seqText)) return { ok: false, reason: "bad-seq", text };
   const seq = Number(seqText);
   if (!Number.isSafeInteger(seq)) return { ok: false, reason: "bad-seq", text };
   if (!OPCODE.test(opcode)) return { ok: false, reason: "bad-opcode", text };
   if (dest !== WILDCARD && !PEER_ID.test(dest)) return { ok: false, reason: "bad-dest", text };
-  const rest = text.slice(pos).trim();
+  const rest = head[5] ?? "";
   const args = rest === "" ? [] : rest.split(/\s+/);
   return { ok: true, msg: { sender, seq, opcode, dest, args, rest, text } };
 }
