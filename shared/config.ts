@@ -271,7 +271,9 @@ export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<stri
   try {
     text = opts.readFile(fileName);
   } catch {
-    throw new ConfigError("config", fileName, { kind: "cli" }, "unreadable-file");
+    // ./dnabot.ini unreadable (a directory, no permission): say it was the default file.
+    const from: ValueSource = { kind: opts.configFile === undefined ? "default" : "cli" };
+    throw new ConfigError("config", fileName, from, "unreadable-file");
   }
   if (text === undefined && opts.configFile !== undefined) {
     throw new ConfigError("config", fileName, { kind: "cli" }, "missing-file");

@@ -221,6 +221,7 @@ describe("bad input: one ConfigError naming key, value and source", () => {
       }),
     );
     expect(e.problem).toBe("unreadable-file");
+    expect([e.key, e.value, e.source]).toEqual(["config", "./dnabot.ini", { kind: "default" }]);
   });
 });
 

@@ -55,6 +55,7 @@ describe("configuration mistakes: one line on stderr, exit 2", () => {
     [["-filePort=0"], 'dnabot: bad configuration filePort="0" (command line): a port must be from 1 to 65535'],
     [["-config", "missing.ini"], 'dnabot: bad configuration config="missing.ini" (command line): no such file'],
     [["-config"], "dnabot: -config needs a file name"],
+    [["-config", "."], 'dnabot: bad configuration config="." (command line): the file cannot be read'],
     [["-lifespan=soon"], 'dnabot: bad configuration lifespan="soon" (command line): not a number'],
     [["-backoff=-2"], 'dnabot: bad configuration backoff="-2" (command line): a duration cannot be negative'],
     [["-heartbeat=0"], 'dnabot: bad configuration heartbeat="0" (command line): must be more than 0 seconds'],
