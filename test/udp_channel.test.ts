@@ -6,6 +6,7 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { Channel } from "../shared/channel.js";
 import type { ChanMessage } from "../shared/codec.js";
@@ -182,6 +183,30 @@ describe("close()", () => {
     await a.ch.close();
     await until(() => b.got.length === 1, "the EXIT");
     expect(b.got[0]?.msg.opcode).toBe("EXIT");
+  });
+});
+
+/** Members of an IPv6 group on lo (/proc/net/igmp6 writes the address as 32 hex digits). */
+function igmp6Users(hex32: string): number {
+  for (const line of readFileSync("/proc/net/igmp6", "utf8").split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === "lo" && f[2] === hex32) return Number(f[3]);
+  }
+  return 0;
+}
+const hasV6Loopback = Object.values(networkInterfaces()).some((l) => l?.some((i) => i.address === "::1"));
+
+describe("IPv6 group", () => {
+  it.skipIf(!hasV6Loopback)("joins on ::1 and close() leaves", async () => {
+    const port = await freeUdpPort();
+    const t = new UdpTransport({ group: "ff05::ef:77:1:2", port, iface: "::1", ttl: 1 });
+    await t.ready();
+    expect(t.localSource()?.address).toBe("::1");
+    const hex = "ff0500000000000000ef007700010002";
+    expect(igmp6Users(hex)).toBeGreaterThanOrEqual(1);
+    const before = igmp6Users(hex);
+    await t.close();
+    expect(igmp6Users(hex)).toBe(before - 1);
   });
 });
 
