@@ -103,7 +103,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const n of notes) console.log(`i18n:check: note: ${n}`);
   for (const p of problems) console.error(`i18n:check: ${p}`);
   if (problems.length > 0) {
-    console.error(`i18n:check: ${problems.length} problem(s); run npm run i18n:extract, then translate the new French strings`);
+    console.error(
+      `i18n:check: ${problems.length} problem(s); run npm run i18n:extract, then translate the new French strings`,
+    );
     process.exit(1);
   }
   console.log(`i18n:check: ${used} strings in use, all translated in ${LOCALES.join(" and ")}`);
