@@ -1,6 +1,12 @@
 /** Entry point of `node dnabot`: wires real sockets, files, timers and the console to the bot. */
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
-import { describeConfigError, describeWarning, startProgram } from "../shared/cli.js";
+import { appendFileSync, writeFileSync } from "node:fs";
+import {
+  describeConfigError,
+  describeTransportError,
+  describeWarning,
+  readIfExists,
+  startProgram,
+} from "../shared/cli.js";
 import { SystemClock } from "../shared/clock.js";
 import { ConfigError, loadConfig } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
@@ -19,7 +25,8 @@ const prog = startProgram({
 const logger = prog.flags.fg
   ? createLogger({ level: levelFromFlags(prog.flags), pretty: process.stdout })
   : createLogger({ level: levelFromFlags(prog.flags), file: "./dnabot.log" });
-for (const w of prog.warnings) logger.warn(describeWarning(w));
+// startProgram printed the warnings on stderr; keep them in the log file too when there is one.
+if (!prog.flags.fg) for (const w of prog.warnings) logger.warn(describeWarning(w));
 
 /** A fatal problem: one clear line on stderr (and in the log), exit 1. */
 function fatal(message: string): never {
@@ -37,15 +44,6 @@ const results: ResultsFile = {
   append: (name, line) => appendFileSync(name, `${line}\n`),
 };
 
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
-
 /** RSET: the file again, then the same command-line overrides on top. */
 function reloadConfig() {
   try {
@@ -61,16 +59,10 @@ let opened: Awaited<ReturnType<typeof openChannel>>;
 try {
   opened = await openChannel(prog.config, id, { clock, logger });
 } catch (e) {
-  fatal(
-    t("cannot join the group {{group}} port {{port}}: {{error}}", {
-      group: prog.config.chanAddr,
-      port: prog.config.chanPort,
-      error: (e as Error).message,
-    }),
-  );
+  fatal(describeTransportError(e));
 }
 const { channel } = opened;
-channel.on("error", (e) => fatal(t("the group channel failed: {{error}}", { error: e.message })));
+channel.on("error", (e) => fatal(describeTransportError(e)));
 
 const bot = new Bot({
   channel,

@@ -20,6 +20,7 @@ import {
   type ValueSource,
 } from "./config.js";
 import { initI18n, N_, resolveLang, t } from "./i18n.js";
+import { TransportError } from "./udp_transport.js";
 
 export interface ParsedArgs {
   flags: Record<string, boolean>;
@@ -104,7 +105,8 @@ const COMMON_FLAGS: Record<string, string> = {
   help: N_("print this help and exit"),
 };
 
-function readIfExists(path: string): string | undefined {
+/** A file's text, or undefined when it does not exist (other errors throw). */
+export function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
   } catch (e) {
@@ -261,3 +263,23 @@ export function startProgram(spec: ProgramSpec, argv: readonly string[] = proces
 }
 
 export { describeSource };
+
+/** One translated line for a failure to open or use the group: what, where, why, and a hint. */
+export function describeTransportError(e: unknown): string {
+  if (!(e instanceof TransportError) || !e.where)
+    return t("the group channel failed: {{error}}", { error: String((e as Error)?.message ?? e) });
+  const { group, port, iface } = e.where;
+  const code = e.code ?? (e.cause as Error | undefined)?.message ?? "?";
+  let hint = "";
+  if (e.code === "EADDRINUSE") hint = t("the port is in use by a program that does not share it (SO_REUSEADDR)");
+  else if (e.code === "EACCES" || e.code === "EPERM") hint = t("permission denied");
+  else if (e.code === "EADDRNOTAVAIL" || e.code === "ENODEV" || e.code === "EINVAL")
+    hint = t("chanIface is not an address of this host, or its interface cannot do multicast");
+  const line =
+    e.step === "join"
+      ? t("cannot join the group {{group}} port {{port}} on {{iface}}: {{code}}", { group, port, iface, code })
+      : e.step === "use"
+        ? t("the group {{group}} port {{port}} on {{iface}} failed: {{code}}", { group, port, iface, code })
+        : t("cannot open the group {{group}} port {{port}} on {{iface}}: {{code}}", { group, port, iface, code });
+  return hint ? `${line} (${hint})` : line;
+}

@@ -32,12 +32,18 @@ const FATAL = new Set([
   "ENOPROTOOPT",
 ]);
 
-/** A socket error with a message people can act on. */
+/** What the transport was doing when a socket failed (for the translated message, cli.ts). */
+export type TransportStep = "bind" | "join" | "bind-send" | "configure" | "open" | "use" | "send";
+
+/** A socket error with the facts people need to act on: what failed, where, and the errno code.
+ *  The message is English for logs; programs show describeTransportError() (translated). */
 export class TransportError extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,
     override readonly cause?: unknown,
+    readonly step: TransportStep = "open",
+    readonly where?: { group: string; port: number; iface: string },
   ) {
     super(message);
     this.name = "TransportError";
@@ -93,14 +99,15 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
     return this.self;
   }
 
-  private fail(what: string, err: NodeJS.ErrnoException): TransportError {
-    const where = `${this.opts.group} port ${this.opts.port} on ${this.opts.iface}`;
-    let hint = "";
-    if (err.code === "EADDRINUSE") hint = " (the port is in use by a program that did not set SO_REUSEADDR)";
-    else if (err.code === "EACCES" || err.code === "EPERM") hint = " (permission denied)";
-    else if (err.code === "EADDRNOTAVAIL" || err.code === "ENODEV")
-      hint = " (chanIface is not an address of this host, or it cannot do multicast)";
-    return new TransportError(`cannot ${what} ${where}: ${err.code ?? err.message}${hint}`, err.code, err);
+  private fail(step: TransportStep, err: NodeJS.ErrnoException): TransportError {
+    const { group, port, iface } = this.opts;
+    return new TransportError(
+      `${step} failed for ${group} port ${port} on ${iface}: ${err.code ?? err.message}`,
+      err.code,
+      err,
+      step,
+      { group, port, iface },
+    );
   }
 
   private async open(): Promise<void> {
@@ -120,9 +127,9 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
       // Bound to the group address (Linux filters out unicast and other groups on this port);
       // systems that refuse that get the wildcard address, as the original used.
       await bind(recv, port, group).catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code !== "EADDRNOTAVAIL" && e.code !== "EINVAL") throw this.fail("bind to", e);
+        if (e.code !== "EADDRNOTAVAIL" && e.code !== "EINVAL") throw this.fail("bind", e);
         await bind(recv, port, this.v6 ? "::" : "0.0.0.0").catch((e2) => {
-          throw this.fail("bind to", e2);
+          throw this.fail("bind", e2);
         });
       });
       try {
@@ -137,14 +144,14 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
       const send = createSocket({ type });
       this.sendSock = send;
       await bind(send, 0, iface).catch((e) => {
-        throw this.fail("bind send socket to", e);
+        throw this.fail("bind-send", e);
       });
       try {
         if (this.ifaceSpec !== undefined) send.setMulticastInterface(this.ifaceSpec);
         send.setMulticastTTL(this.opts.ttl ?? 1);
         send.setMulticastLoopback(this.opts.loopback ?? true);
       } catch (e) {
-        throw this.fail("configure multicast on", e as NodeJS.ErrnoException);
+        throw this.fail("configure", e as NodeJS.ErrnoException);
       }
       send.on("error", (e) => this.onSocketError(e as NodeJS.ErrnoException));
       const a = send.address();

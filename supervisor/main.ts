@@ -1,6 +1,6 @@
 /** Entry point of `node supervisor`: wires the group, the upload server and the console. */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { describeWarning, startProgram } from "../shared/cli.js";
+import { describeTransportError, startProgram } from "../shared/cli.js";
 import { SystemClock } from "../shared/clock.js";
 import { isPeerId } from "../shared/codec.js";
 import { t } from "../shared/i18n.js";
@@ -26,7 +26,6 @@ const settings = prog.extra as unknown as SupervisorSettings;
 
 // The supervisor's own log goes to stderr; stdout is the traffic view.
 const logger = createLogger({ level: levelFromFlags(prog.flags), pretty: process.stderr });
-for (const w of prog.warnings) logger.warn(describeWarning(w));
 
 function die(code: 1 | 2, message: string): never {
   process.stderr.write(`${NAME}: ${message}\n`);
@@ -91,14 +90,7 @@ let opened: Awaited<ReturnType<typeof openChannel>>;
 try {
   opened = await openChannel(config, id, { logger });
 } catch (e) {
-  die(
-    1,
-    t("cannot join the group {{group}} port {{port}}: {{error}}", {
-      group: config.chanAddr,
-      port: config.chanPort,
-      error: (e as Error).message,
-    }),
-  );
+  die(1, describeTransportError(e));
 }
 const { channel } = opened;
 
@@ -147,7 +139,7 @@ async function shutdown(code: number): Promise<void> {
 }
 
 channel.on("error", (e) => {
-  process.stderr.write(`${NAME}: ${t("the group channel failed: {{error}}", { error: e.message })}\n`);
+  process.stderr.write(`${NAME}: ${describeTransportError(e)}\n`);
   void shutdown(1);
 });
 process.on("SIGINT", () => void shutdown(0));

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { Channel } from "../shared/channel.js";
+import { describeTransportError } from "../shared/cli.js";
 import type { ChanMessage } from "../shared/codec.js";
 import type { Source } from "../shared/transport.js";
 import { TransportError, UdpTransport } from "../shared/udp_transport.js";
@@ -224,7 +225,10 @@ describe("fatal socket errors", () => {
     const te = err as TransportError;
     expect(["EADDRNOTAVAIL", "ENODEV"]).toContain(te.code);
     expect(te.message).toContain("10.255.255.1");
-    expect(te.message).toContain("chanIface is not an address of this host");
+    expect(te.step).toBe("join");
+    expect(describeTransportError(te)).toMatch(
+      /^cannot join the group 239\.\S+ port \d+ on 10\.255\.255\.1: \w+ \(chanIface is not an address of this host/,
+    );
     await settle(20);
     expect(errors).toEqual([te]);
     await t.close();
