@@ -34,6 +34,8 @@ export const SUPERVISOR_KEYS = {
 } as const satisfies Record<string, KeyDef>;
 
 export const SUPERVISOR_FLAGS: Record<string, string> = {
+  // The supervisor is a foreground program: its log always goes to stderr (-fg changes nothing).
+  fg: N_("accepted for compatibility: the supervisor always logs to stderr"),
   quiet: N_("print only events, uploads and errors"),
 };
 
