@@ -30,8 +30,12 @@ const SUPERVISOR_ID = "HUMAN-1ab0";
  *  with 20% loss and no repair, P(no NEWS lost) = 0.8^40 ≈ 1e-4. */
 const NEWS_EACH = 6;
 const TOTAL_NEWS = 40;
-/** Generous: repair takes up to nackTries rounds of backoff; a slow CI machine is slower. */
-const REPAIR_MS = 20_000;
+/** Longest wait for one step. Generous: repair takes up to nackTries rounds of backoff, and
+ *  the lab may share a small machine with the fleet load tests (a step that takes a second
+ *  alone took over 10 s at a load average of 200). A normal run takes 15-25 s in all. */
+const STEP_MS = 30_000;
+/** Per test: several steps at their worst. */
+const TEST_MS = 150_000;
 /** Without the layer, how long a step that a lost command may stop is given. */
 const LOSSY_STEP_MS = 4_000;
 
@@ -42,7 +46,7 @@ function botIni(discovery: number): string {
     "[DNABot]",
     "heartbeat = 1",
     "backoff = 0.5",
-    "lifespan = 600",
+    "lifespan = 150",
     `discovery = ${discovery}`,
     "frankenstein = 0",
     "killBoost = 0",
@@ -184,22 +188,22 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
       `-chanIface=${iface(SUPERVISOR_HOST)}`,
       `-supervisorId=${SUPERVISOR_ID}`,
       `-filePort=${await freeTcpPort()}`,
-      "-heartbeat=2",
+      "-heartbeat=3",
       "-backoff=0.5",
       "-uploadWait=10",
       "-seed=7",
     ],
     { cwd: supDir, stdin: true },
   );
+  const bots: Bot[] = [];
+  current = { bots, sup, supDir };
   await must(
     "the supervisor to start",
     () => sup.lines().some((l) => l.startsWith(`Supervisor ${SUPERVISOR_ID} `)),
-    15_000,
+    STEP_MS,
     true,
   );
 
-  const bots: Bot[] = [];
-  current = { bots, sup, supDir };
   let seed = 1;
   for (const host of BOT_HOSTS) {
     for (let k = 0; k < BOTS_PER_HOST; k++) {
@@ -219,18 +223,18 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
     }
   }
   for (const bot of bots) {
-    await must("a bot to start", () => /Bot ([0-9A-F]{8}) activated/.test(bot.proc.output()), 15_000, true);
+    await must("a bot to start", () => /Bot ([0-9A-F]{8}) activated/.test(bot.proc.output()), STEP_MS, true);
     bot.id = (/Bot ([0-9A-F]{8}) activated/.exec(bot.proc.output()) as RegExpExecArray)[1] as string;
   }
   expect(new Set(bots.map((b) => b.id)).size, "bot ids are distinct").toBe(bots.length);
-  await must("every bot to join", () => bots.every((b) => sup.lines().includes(`+ ${b.id} joined`)), 15_000, true);
+  await must("every bot to join", () => bots.every((b) => sup.lines().includes(`+ ${b.id} joined`)), STEP_MS, true);
 
   // Research until there is plenty of NEWS.
   const news = (b: Bot) => seqs(sentBy(b), b.id, "NEWS").length;
   await must(
     "enough NEWS",
     () => bots.every((b) => news(b) >= NEWS_EACH) && bots.reduce((n, b) => n + news(b), 0) >= TOTAL_NEWS,
-    45_000,
+    2 * STEP_MS,
     true,
   );
 
@@ -238,11 +242,11 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
   for (const bot of bots) writeFileSync(join(bot.dir, "dnabot.ini"), botIni(0));
   sup.send("RSET *");
   const wasReset = (b: Bot) => b.proc.output().includes(`Bot ${b.id} reset by ${SUPERVISOR_ID}`);
-  await must("every bot to be reset", () => bots.every(wasReset), REPAIR_MS / 2);
+  await must("every bot to be reset", () => bots.every(wasReset), STEP_MS);
   const reset = new Set(bots.filter(wasReset).map((b) => b.id));
 
   sup.send("UPLD *");
-  await must("every upload", () => bots.every((b) => uploadedLines(sup, b.id) !== undefined), REPAIR_MS / 2);
+  await must("every upload", () => bots.every((b) => uploadedLines(sup, b.id) !== undefined), STEP_MS);
   const uploaded = new Set(bots.filter((b) => uploadedLines(sup, b.id) !== undefined).map((b) => b.id));
 
   // One KILL at a time: the bots still alive hold copies of the dying bot's EXIT for repair.
@@ -252,24 +256,24 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
     const gone = await must(
       `${bot.id} to exit`,
       () => bot.proc.child.exitCode !== null || bot.proc.child.signalCode !== null,
-      REPAIR_MS / 2,
+      STEP_MS,
     );
     if (gone) exitCodes.set(bot.id, (await bot.proc.exited).code);
     if (gone)
-      await must(`the supervisor to see ${bot.id} leave`, () => leftAfterKill(sup, bot.id) !== undefined, 15_000);
+      await must(`the supervisor to see ${bot.id} leave`, () => leftAfterKill(sup, bot.id) !== undefined, STEP_MS);
   }
 
   // Give repair its time (nothing left to repair without the layer), then end the script.
   if (o.reliable) {
     const all = () =>
       bots.every((b) => seqs(printed(sup), b.id, "NEWS").length >= seqs(sentBy(b), b.id, "NEWS").length);
-    await must("every NEWS at the supervisor", all, REPAIR_MS);
+    await must("every NEWS at the supervisor", all, STEP_MS);
   }
   const droppedAtSupervisor = await lab.dropped(SUPERVISOR_HOST);
   sup.child.stdin?.end();
   const supervisorExit = await Promise.race([
     sup.exited.then((e) => e.code),
-    new Promise<null>((r) => setTimeout(() => r(null), 20_000)),
+    new Promise<null>((r) => setTimeout(() => r(null), STEP_MS)),
   ]);
 
   return { bots, sup, supDir, reset, uploaded, exitCodes, supervisorExit, droppedAtSupervisor };
@@ -302,6 +306,11 @@ function expectEverythingArrived(r: RunResult): void {
     expect(leftAfterKill(r.sup, bot.id), `the supervisor saw ${bot.id} leave`).toBeDefined();
   }
   expect(r.supervisorExit, "the supervisor ends at the end of its script").toBe(0);
+  const reasons = r.bots.map((b) => leftAfterKill(r.sup, b.id)?.reason);
+  console.info(
+    `reliable: NEWS ${r.bots.reduce((n, b) => n + seqs(sentBy(b), b.id, "NEWS").length, 0)} sent, all seen once; ` +
+      `${r.droppedAtSupervisor} datagrams dropped at the supervisor's host; left: ${reasons.join(", ")}`,
+  );
 }
 
 describe.skipIf(UNAVAILABLE !== undefined)(
@@ -331,38 +340,50 @@ describe.skipIf(UNAVAILABLE !== undefined)(
       return { port, dir: work.dir };
     }
 
-    it("IPv4: every NEWS reaches the supervisor, UPLD * returns every file, every KILL kills", async () => {
-      const { port, dir } = await setUp();
-      const r = await labRun(lab as Lab, { family: 4, reliable: true, port, dir });
-      expectEverythingArrived(r);
-    }, 90_000);
+    it(
+      "IPv4: every NEWS reaches the supervisor, UPLD * returns every file, every KILL kills",
+      async () => {
+        const { port, dir } = await setUp();
+        const r = await labRun(lab as Lab, { family: 4, reliable: true, port, dir });
+        expectEverythingArrived(r);
+      },
+      TEST_MS,
+    );
 
-    it("IPv6 group (ff05::ef:1:2:4 on fd99::N): the same", async () => {
-      const { port, dir } = await setUp();
-      const r = await labRun(lab as Lab, { family: 6, reliable: true, port, dir });
-      expectEverythingArrived(r);
-    }, 90_000);
+    it(
+      "IPv6 group (ff05::ef:1:2:4 on fd99::N): the same",
+      async () => {
+        const { port, dir } = await setUp();
+        const r = await labRun(lab as Lab, { family: 6, reliable: true, port, dir });
+        expectEverythingArrived(r);
+      },
+      TEST_MS,
+    );
 
-    it("with -reliable=false on every program, the same run loses messages", async () => {
-      const { port, dir } = await setUp();
-      const r = await labRun(lab as Lab, { family: 4, reliable: false, port, dir });
-      const seen = printed(r.sup);
-      let missed = 0;
-      let newsSent = 0;
-      let newsSeen = 0;
-      for (const bot of r.bots) {
-        const got = new Set(seqs(seen, bot.id));
-        missed += seqs(sentBy(bot), bot.id).filter((s) => !got.has(s)).length;
-        newsSent += seqs(sentBy(bot), bot.id, "NEWS").length;
-        newsSeen += seqs(seen, bot.id, "NEWS").length;
-      }
-      console.info(
-        `reliable=false: ${missed} sequenced messages missed, NEWS ${newsSeen}/${newsSent} seen; ` +
-          `reset ${r.reset.size}, uploaded ${r.uploaded.size}, killed ${[...r.exitCodes.values()].filter((c) => c === 255).length} of ${r.bots.length}`,
-      );
-      expect(r.droppedAtSupervisor).toBeGreaterThan(0);
-      expect(missed, "sequenced messages the supervisor never printed").toBeGreaterThan(0);
-      expect(newsSeen, "NEWS printed by the supervisor, of those sent").toBeLessThan(newsSent);
-    }, 90_000);
+    it(
+      "with -reliable=false on every program, the same run loses messages",
+      async () => {
+        const { port, dir } = await setUp();
+        const r = await labRun(lab as Lab, { family: 4, reliable: false, port, dir });
+        const seen = printed(r.sup);
+        let missed = 0;
+        let newsSent = 0;
+        let newsSeen = 0;
+        for (const bot of r.bots) {
+          const got = new Set(seqs(seen, bot.id));
+          missed += seqs(sentBy(bot), bot.id).filter((s) => !got.has(s)).length;
+          newsSent += seqs(sentBy(bot), bot.id, "NEWS").length;
+          newsSeen += seqs(seen, bot.id, "NEWS").length;
+        }
+        console.info(
+          `reliable=false: ${missed} sequenced messages missed, NEWS ${newsSeen}/${newsSent} seen; ` +
+            `reset ${r.reset.size}, uploaded ${r.uploaded.size}, killed ${[...r.exitCodes.values()].filter((c) => c === 255).length} of ${r.bots.length}`,
+        );
+        expect(r.droppedAtSupervisor).toBeGreaterThan(0);
+        expect(missed, "sequenced messages the supervisor never printed").toBeGreaterThan(0);
+        expect(newsSeen, "NEWS printed by the supervisor, of those sent").toBeLessThan(newsSent);
+      },
+      TEST_MS,
+    );
   },
 );

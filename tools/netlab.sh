@@ -7,7 +7,7 @@
 #   netlab.sh up LAB N [LOSS%] [PORT]       create LAB-sw and LAB-h1..LAB-hN (loss on udp dport PORT)
 #   netlab.sh loss LAB HOST PCT PORT        set (PCT>0) or clear (PCT=0) loss on one host
 #   netlab.sh exec LAB HOST CMD...          run CMD inside host HOST (a number)
-#   netlab.sh down LAB                      delete every namespace of LAB
+#   netlab.sh down LAB                      kill what runs in LAB, delete its namespaces
 #   netlab.sh run [-n N] [-loss P] [-port PORT] -- CMD...
 #                                           up, run CMD with NETLAB=LAB in its environment, down
 #                                           (always, even when CMD fails or is interrupted)
@@ -66,8 +66,11 @@ up() { # LAB N [LOSS] [PORT]
 }
 
 down() { # LAB
-  local lab="$1" ns
+  local lab="$1" ns pids
   for ns in $(ip netns list | awk '{print $1}' | grep -E "^${lab}-(sw|h[0-9]+)$" || true); do
+    # Programs still running in a host would keep its namespace alive, unnamed: end them first.
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
 }

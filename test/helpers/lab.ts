@@ -3,9 +3,10 @@
  * bridge, with real kernel packet loss. Programs run inside a host with `netlab.sh exec`.
  *
  * Teardown is belt and braces, because a namespace left behind outlives the test run: every
- * lab is taken down by its test (down()), by an 'exit' hook of this process, and labs of
- * processes that died without either (a crashed or killed test worker) are swept by the next
- * Lab.create(): lab names carry the pid of the process that made them.
+ * lab is taken down by its test (down()), by 'exit' and signal hooks of this process, and labs
+ * of processes that died without any of these (a test worker killed with SIGKILL) are swept
+ * by the next Lab.create(): lab names carry the pid of the process that made them. Taking a
+ * lab down (netlab.sh down) also kills whatever still runs in its hosts.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -70,9 +71,18 @@ export class Lab {
   static async create(hosts: number, lossPct: number, port: number): Promise<Lab> {
     if (!hooked) {
       hooked = true;
-      process.once("exit", () => {
+      const downAllSync = () => {
         for (const lab of live) lab.downSync();
-      });
+      };
+      process.once("exit", downAllSync);
+      // Interrupted (Ctrl-C, a CI timeout): 'exit' does not run; clean up, then die of the
+      // signal as we would have, unless someone else handles it.
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(signal, () => {
+          downAllSync();
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+      }
     }
     sweepOrphans();
     const lab = new Lab(`${PREFIX}${process.pid}x${randomBytes(3).toString("hex")}`, hosts);
