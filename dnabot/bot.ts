@@ -68,6 +68,10 @@ export interface BotDeps {
   reloadConfig?: () => Config;
   /** Probability tick, ms (default 1000, as the original's main loop). */
   tickMs?: number;
+  /** Runs fn once the messages arriving now have been queued (main.ts: setImmediate, which
+   *  batches a whole socket read without a timer or an extra loop turn); default a 0 ms timer
+   *  of the clock, so tests drive it. */
+  defer?: (fn: () => void) => void;
 }
 
 export interface BotStats {
@@ -95,6 +99,8 @@ export class Bot {
   private readonly queue: Queued[] = [];
   private droppedUnreported = 0;
   private drainTimer: TimerId | undefined;
+  /** A drain is scheduled through deps.defer. */
+  private drainDeferred = false;
   private beatTimer: TimerId | undefined;
   private tickTimer: TimerId | undefined;
   private lifeTimer: TimerId | undefined;
@@ -213,7 +219,9 @@ export class Bot {
   private send(opcode: string, text: string, extra: Record<string, string> = {}): void {
     const args = withTags([text], { state: this._state, ...extra });
     const seq = this.deps.channel.send(opcode, WILDCARD, args);
-    this.deps.logger.debug(`sent ${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}`);
+    if (this.deps.logger.isLevelEnabled("debug")) {
+      this.deps.logger.debug(`sent ${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}`);
+    }
   }
 
   private sendBeat(): void {
@@ -295,20 +303,31 @@ export class Bot {
   }
 
   private scheduleDrain(): void {
-    if (this.phase !== "running" || this.drainTimer !== undefined || this.queue.length === 0) return;
-    this.drainTimer = this.deps.clock.setTimeout(() => this.drain(), 0);
+    if (this.phase !== "running" || this.queue.length === 0) return;
+    if (this.drainTimer !== undefined || this.drainDeferred) return;
+    const defer = this.deps.defer;
+    if (defer) {
+      this.drainDeferred = true;
+      defer(this.drainNow);
+    } else {
+      this.drainTimer = this.deps.clock.setTimeout(this.drainNow, 0);
+    }
   }
+
+  private readonly drainNow = (): void => this.drain();
 
   /** Handle what has arrived so far (not what arrives meanwhile, as the original). */
   private drain(): void {
     this.drainTimer = undefined;
+    this.drainDeferred = false;
     if (this.droppedUnreported > 0) {
       this.deps.logger.warn(t("Receiver queue full, messages dropped: {{count}}", { count: this.droppedUnreported }));
       this.droppedUnreported = 0;
     }
-    const n = this.queue.length;
-    for (let i = 0; i < n && this.phase === "running"; i++) {
-      const item = this.queue.shift() as Queued;
+    // Handle a snapshot; what arrives meanwhile (enqueued during handle) waits for the next drain.
+    const batch = this.queue.splice(0, this.queue.length);
+    for (const item of batch) {
+      if (this.phase !== "running") break;
       this.stats.processed++;
       this.handle(item.msg, item.source);
     }

@@ -74,6 +74,7 @@ const bot = new Bot({
   logger,
   exit: (code) => process.exit(code),
   reloadConfig,
+  defer: (fn) => setImmediate(fn),
 });
 
 try {

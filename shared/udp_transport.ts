@@ -19,7 +19,13 @@ export interface UdpOptions {
   iface: string;
   ttl?: number;
   loopback?: boolean;
+  /** Receive socket buffer, bytes (SO_RCVBUF; the kernel caps it at net.core.rmem_max). A busy
+   *  group arrives in bursts: a larger buffer lets a briefly busy program catch up instead of
+   *  losing datagrams (which then cost NACK traffic). 0 keeps the system default. Default 1 MiB. */
+  recvBuffer?: number;
 }
+
+export const DEFAULT_RECV_BUFFER = 1 << 20;
 
 const FATAL = new Set([
   "EADDRINUSE",
@@ -139,6 +145,15 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
         throw this.fail("join", e as NodeJS.ErrnoException);
       }
       recv.on("error", (e) => this.onSocketError(e as NodeJS.ErrnoException));
+      const want = this.opts.recvBuffer ?? DEFAULT_RECV_BUFFER;
+      if (want > 0) {
+        try {
+          recv.setRecvBufferSize(want);
+        } catch (e) {
+          // Only an optimisation: the default buffer works, it just overflows sooner.
+          this.emit("warning", e as Error);
+        }
+      }
 
       // Send socket: ephemeral port on the interface, so our packets are recognisable.
       const send = createSocket({ type });

@@ -283,7 +283,9 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
       return;
     }
     this.closeGap(sender, st, msg.seq);
-    this.peerBuf.put(sender, msg.seq, bodyOf(msg), msg.opcode === "BEAT", now);
+    // A BEAT is only ever SKIPped: its body is not kept, so don't format it.
+    const beat = msg.opcode === "BEAT";
+    this.peerBuf.put(sender, msg.seq, beat ? "" : bodyOf(msg), beat, now);
     this.reliability.delivered++;
     if (!direct) this.reliability.repaired++;
     const origin = st.source;

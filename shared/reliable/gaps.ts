@@ -31,6 +31,21 @@ export interface ReceiveResult extends Change {
   arrival: Arrival;
 }
 
+// Shared results for the common cases, so the per-message path allocates nothing. Callers only
+// read them.
+const NO_CHANGE: Change = Object.freeze({ gaps: [], abandoned: [] }) as unknown as Change;
+const OLD: ReceiveResult = Object.freeze({ arrival: "old", gaps: [], abandoned: [] }) as unknown as ReceiveResult;
+const DUPLICATE: ReceiveResult = Object.freeze({
+  arrival: "duplicate",
+  gaps: [],
+  abandoned: [],
+}) as unknown as ReceiveResult;
+const NEW_IN_ORDER: ReceiveResult = Object.freeze({
+  arrival: "new",
+  gaps: [],
+  abandoned: [],
+}) as unknown as ReceiveResult;
+
 export class SeqStream {
   /** Lowest sequence number we track. */
   private _base: number;
@@ -71,23 +86,29 @@ export class SeqStream {
 
   /** A sequenced message arrived (directly or repaired). */
   receive(seq: number): ReceiveResult {
-    if (seq < this.floor()) return { arrival: "old", gaps: [], abandoned: [] };
-    if (this.delivered.has(seq)) return { arrival: "duplicate", gaps: [], abandoned: [] };
+    if (seq < this.floor()) return OLD;
+    if (this.delivered.has(seq)) return DUPLICATE;
     this.delivered.add(seq);
+    if (seq === this._high + 1 && this.missingSet.size === 0 && this.delivered.size <= 2 * this.limits.window) {
+      // In order: nothing missing, nothing to prune (the usual case).
+      this._high = seq;
+      return NEW_IN_ORDER;
+    }
     this.missingSet.delete(seq);
-    const change = seq > this._high ? this.raiseHigh(seq, true) : { gaps: [], abandoned: [] };
-    return { arrival: "new", ...change };
+    if (seq <= this._high) return NEW_IN_ORDER;
+    const change = this.raiseHigh(seq, true);
+    return { arrival: "new", gaps: change.gaps, abandoned: change.abandoned };
   }
 
   /** The sender announced that `last` is its latest number: everything up to it is expected. */
   announce(last: number): Change {
-    if (last <= this._high) return { gaps: [], abandoned: [] };
+    if (last <= this._high) return NO_CHANGE;
     return this.raiseHigh(last, false);
   }
 
   /** We learn we were present from `first` on: track from there. */
   extendBack(first: number): Change {
-    if (first >= this._base) return { gaps: [], abandoned: [] };
+    if (first >= this._base) return NO_CHANGE;
     const oldBase = this._base;
     this._base = Math.max(first, this._high - this.limits.window + 1, 1);
     const gaps: number[] = [];
