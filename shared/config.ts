@@ -107,6 +107,20 @@ export const KEYS = {
     exclusiveMin: true,
     help: N_("upper bound of the random wait before answering a NACK, seconds"),
   },
+  nackRate: {
+    kind: "int",
+    default: "10",
+    min: 0,
+    max: 1_000_000,
+    help: N_("most NACKs sent per second (bursts of twice that); 0: no limit"),
+  },
+  rsndRate: {
+    kind: "int",
+    default: "20",
+    min: 0,
+    max: 1_000_000,
+    help: N_("most RSND/SKIP answers sent per second (bursts of twice that); 0: no limit"),
+  },
   holdCount: { kind: "int", default: "512", min: 0, max: 1_000_000, help: N_("messages kept for retransmission") },
   holdTime: { kind: "duration", default: "60", help: N_("seconds a message is kept for retransmission") },
   // Packet-loss simulator (shared/loss.ts): off unless a rate is above 0.
@@ -161,6 +175,8 @@ export interface Config {
   nackWait: number;
   nackTries: number;
   rsndWait: number;
+  nackRate: number;
+  rsndRate: number;
   holdCount: number;
   holdTime: number;
   lossRate: number;

@@ -65,6 +65,8 @@ export function channelOver(transport: Transport, config: Config, id: string, de
     rsndWaitMs: config.rsndWait * 1000,
     holdCount: config.holdCount,
     holdTimeMs: config.holdTime * 1000,
+    nackRate: config.nackRate,
+    rsndRate: config.rsndRate,
     logger: deps.logger,
   });
 }

@@ -112,7 +112,7 @@ describe("dnabot process", () => {
     expect(id).toMatch(/^[0-9A-F]{8}$/);
     const beats = from(heard, id, "BEAT");
     expect(beats.length).toBeGreaterThanOrEqual(4);
-    for (const b of beats) expect(b.msg.rest).toBe("Beep state=asimov");
+    for (const b of beats) expect(b.msg.rest).toMatch(/^Beep state=asimov prior=\d+$/);
     const exits = await until("EXIT", () => {
       const e = from(heard, id, "EXIT");
       return e.length > 0 ? e : undefined;
@@ -208,7 +208,7 @@ describe("dnabot process", () => {
     const bot = spawnBot(["-fg", "-lang=fr", "-lifespan=1", "-heartbeat=0.5", "-discovery=0", ...common(port)]);
     expect(await bot.exited).toBe(0);
     const id = await botId(heard);
-    expect(from(heard, id, "BEAT")[0]?.msg.rest).toBe("Bip state=asimov");
+    expect(from(heard, id, "BEAT")[0]?.msg.rest).toBe("Bip state=asimov prior=0");
     const exit = await until("EXIT", () => from(heard, id, "EXIT")[0]);
     expect(exit.msg.rest).toBe("Hors ligne state=asimov reason=lifespan");
     expect(bot.output()).toContain(`Bot ${id} activé`);

@@ -235,12 +235,54 @@ describe("ReliableChannel", () => {
     expect(suppressed).toBeGreaterThanOrEqual(8);
   });
 
-  it("answers a lost BEAT with SKIP, not RSND", async () => {
+  it("does not NACK a lost BEAT: the next BEAT's prior= tag shows it was one", async () => {
+    const g = new Group();
+    const bot = g.peer("AAAA0001");
+    const rx = g.peer("R0000001");
+    rx.filter.drop = (text, d) => d === "recv" && /^AAAA0001 [25] /.test(text);
+    bot.chan.send("BEAT", "*", ["Beep"]);
+    bot.chan.send("BEAT", "*", ["Beep"]);
+    bot.chan.send("NEWS", "*", ["Discovery"]);
+    bot.chan.send("BEAT", "*", ["Beep"]);
+    bot.chan.send("BEAT", "*", ["Beep"]);
+    bot.chan.send("BEAT", "*", ["Beep"]);
+    await g.run(3_000);
+    expect(seqsFrom(rx, "AAAA0001")).toEqual([1, 3, 4, 6]);
+    expect(g.wire("BEAT").map((m) => m.args.at(-1))).toEqual(["prior=0", "prior=0", "prior=3", "prior=3", "prior=3"]);
+    // 5 lies between prior=3 and BEAT 6: a BEAT, never NACKed. 2 lies before the NEWS (3): it
+    // could have been anything, so it is NACKed and the sender SKIPs it.
+    expect(g.wire("NACK").map((m) => m.args[0])).toEqual(["2"]);
+    expect(g.wire("SKIP").map((m) => m.args[0])).toEqual(["2"]);
+    expect(rx.rel?.reliability.beatsInferred).toBe(1);
+    expect(rx.rel?.reliability.skipped).toBe(1);
+    expect(rx.rel?.pendingGaps).toBe(0);
+  });
+
+  it("meters NACKs with nackRate: a burst of losses is repaired without exceeding the rate", async () => {
+    const g = new Group();
+    const s = g.peer("AAAA0001");
+    const rx = g.peer("R0000001", { reliable: { nackRate: 5 } });
+    // Direct copies of 2..39 lost (repairs come as `AAAA0001 0 RSND ...` and pass).
+    rx.filter.drop = (text, d) => d === "recv" && /^AAAA0001 ([2-9]|[1-3][0-9]) /.test(text);
+    for (let i = 1; i <= 41; i++) s.chan.send("NEWS", "*", [`m${i}`]);
+    await g.run(2_000);
+    // Burst of 10, then 5 per second.
+    expect(g.wire("NACK").length).toBeLessThanOrEqual(10 + 5 * 2 + 1);
+    expect(rx.rel?.reliability.nacksDeferred).toBeGreaterThan(0);
+    await g.run(20_000);
+    expect(seqsFrom(rx, "AAAA0001").sort((a, b) => a - b)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+    expect(rx.rel?.reliability.givenUp).toBe(0);
+  });
+
+  it("answers a lost BEAT with SKIP, not RSND, when BEATs carry no prior= tag", async () => {
     const g = new Group();
     const bot = g.peer("AAAA0001");
     const rx = g.peer("R0000001");
     dropSeq(rx, "AAAA0001", 2);
-    for (let i = 0; i < 3; i++) bot.chan.send("BEAT", "*", ["Beep"]);
+    // As the original's bots send them (or a peer whose tag was lost): untagged BEATs.
+    // The sender's own layer never saw them: it answers what it does not hold with SKIP.
+    const plain = bot.rel?.inner as Channel;
+    for (let i = 0; i < 3; i++) plain.send("BEAT", "*", ["Beep"]);
     await g.run(3_000);
     expect(seqsFrom(rx, "AAAA0001")).toEqual([1, 3]);
     expect(g.wire("SKIP", "AAAA0001").length).toBe(1);
@@ -294,7 +336,7 @@ describe("ReliableChannel", () => {
     const b = g.peer("AAAA0001");
     b.chan.send("BEAT", "*", ["Beep"]);
     await g.run(50);
-    expect(a.got.map((r) => r.msg.text)).toEqual(["AAAA0001 1 BEAT * Beep"]);
+    expect(a.got.map((r) => r.msg.text)).toEqual(["AAAA0001 1 BEAT * Beep prior=0"]);
   });
 
   it("answers NACKs for its new id after a rename", async () => {

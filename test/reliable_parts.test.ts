@@ -2,10 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../shared/clock.js";
 import { parseLine } from "../shared/codec.js";
+import { TokenBucket } from "../shared/reliable/bucket.js";
 import { RetransmitBuffer } from "../shared/reliable/buffer.js";
 import { SeqStream } from "../shared/reliable/gaps.js";
 import { Scheduler } from "../shared/reliable/scheduler.js";
-import { bodyOf, isControl, lastArgs, parseControl } from "../shared/reliable/wire.js";
+import { bodyOf, isControl, lastArgs, parseControl, priorOf } from "../shared/reliable/wire.js";
 
 describe("SeqStream", () => {
   it("starts at the first number seen and reports gaps, duplicates and old numbers", () => {
@@ -109,6 +110,29 @@ describe("RetransmitBuffer", () => {
   });
 });
 
+describe("TokenBucket", () => {
+  it("allows a burst, then the rate; waitMs says when the next token comes", () => {
+    const b = new TokenBucket(10, 20, 0);
+    let n = 0;
+    while (b.take(0)) n++;
+    expect(n).toBe(20);
+    expect(b.waitMs(0)).toBeCloseTo(100);
+    expect(b.take(50)).toBe(false);
+    expect(b.take(100)).toBe(true);
+    // Over 10 s at most burst + 10/s · 10 s tokens, however often one asks.
+    let got = 0;
+    for (let t = 100; t <= 10_100; t += 7) if (b.take(t)) got++;
+    expect(got).toBeLessThanOrEqual(100 + 1);
+    expect(got).toBeGreaterThanOrEqual(99);
+  });
+
+  it("rate 0 is unlimited", () => {
+    const b = new TokenBucket(0, 0, 0);
+    for (let i = 0; i < 1000; i++) expect(b.take(0)).toBe(true);
+    expect(b.waitMs(0)).toBe(0);
+  });
+});
+
 describe("Scheduler", () => {
   it("runs deadlines in time order on one clock timer; set() replaces, cancel() removes", () => {
     const clock = new ManualClock();
@@ -151,6 +175,14 @@ describe("control message formats", () => {
     if (!r.ok) throw new Error(r.reason);
     return r.msg;
   };
+  it("reads prior=K only as the last argument, a whole number", () => {
+    expect(priorOf(parse("E26CB171 7 BEAT * Beep state=asimov prior=5"))).toBe(5);
+    expect(priorOf(parse("E26CB171 7 BEAT * Beep prior=0"))).toBe(0);
+    expect(priorOf(parse("E26CB171 7 BEAT * Beep prior=5 state=asimov"))).toBeUndefined();
+    expect(priorOf(parse("E26CB171 7 BEAT * Beep prior=-1"))).toBeUndefined();
+    expect(priorOf(parse("E26CB171 7 BEAT * Beep prior="))).toBeUndefined();
+    expect(priorOf(parse("E26CB171 7 BEAT *"))).toBeUndefined();
+  });
 
   it("parses NACK, SKIP, RSND and LAST", () => {
     expect(parseControl(parse("R0000001 0 NACK E26CB171 7"))).toEqual({

@@ -13,6 +13,12 @@
  * - The application sees every sequenced message once; repaired ones come with the original
  *   sender's address as source (bots connect to it for UPLD). Delivery is not ordered: a
  *   repaired message comes after later ones, so a lost BEAT never delays a KILL.
+ * - BEATs are never resent, so NACKing them is waste, and under overload (receivers losing many
+ *   datagrams) a storm: every BEAT carries `prior=K`, the sender's latest non-BEAT number, and
+ *   gaps between K and the BEAT are closed without a NACK. NACKs and answers are metered by token
+ *   buckets (nackRate, rsndRate per second): a round that finds the bucket empty waits for a
+ *   token without counting as a try, so repair traffic stays bounded and nothing is given up
+ *   sooner for it.
  * - Tail loss: after a message other than a BEAT, a sender announces its latest number (LAST)
  *   a few times with doubling intervals, and once more when it closes.
  * - A late joiner tracks a sender from the first number it sees (or, from LAST, from what was
@@ -27,6 +33,7 @@ import { type ChanMessage, formatBody, WILDCARD } from "../codec.js";
 import type { Logger } from "../log.js";
 import type { Rng } from "../random.js";
 import type { Source } from "../transport.js";
+import { TokenBucket } from "./bucket.js";
 import { RetransmitBuffer } from "./buffer.js";
 import { type Change, DEFAULT_LIMITS, SeqStream, type StreamLimits } from "./gaps.js";
 import { Scheduler } from "./scheduler.js";
@@ -39,6 +46,8 @@ import {
   NACK,
   nackArgs,
   parseControl,
+  priorOf,
+  priorTag,
   RSND,
   rsndArgs,
   SKIP,
@@ -59,6 +68,10 @@ export interface ReliableOptions {
   holdTimeMs?: number;
   /** How many LAST announcements follow the last send. Default 4. */
   announceCount?: number;
+  /** NACKs we send per second at most (bursts of twice that); 0: unlimited. Default 10. */
+  nackRate?: number;
+  /** RSND/SKIP answers we send per second at most (bursts of twice that); 0: unlimited. Default 20. */
+  rsndRate?: number;
   limits?: StreamLimits;
   logger?: Logger;
   /** Called for each message delivered through RSND (benchmarks, diagnostics). */
@@ -83,6 +96,11 @@ export interface ReliableStats {
   answersSuppressed: number;
   /** Gaps closed by a SKIP. */
   skipped: number;
+  /** Gaps closed without a NACK: a later BEAT's prior= tag showed they were BEATs. */
+  beatsInferred: number;
+  /** NACK rounds and answers postponed because their token bucket was empty. */
+  nacksDeferred: number;
+  answersDeferred: number;
   /** Gaps given up after nackTries rounds. */
   givenUp: number;
   lastSent: number;
@@ -126,6 +144,9 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     skipSent: 0,
     answersSuppressed: 0,
     skipped: 0,
+    beatsInferred: 0,
+    nacksDeferred: 0,
+    answersDeferred: 0,
     givenUp: 0,
     lastSent: 0,
     restarts: 0,
@@ -141,6 +162,8 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   private readonly announceCount: number;
   private readonly limits: StreamLimits;
   private readonly sched: Scheduler;
+  private readonly nackBucket: TokenBucket;
+  private readonly answerBucket: TokenBucket;
   private readonly streams = new Map<string, Stream>();
   /** Our own messages, and copies of everyone else's. */
   private readonly ownBuf: RetransmitBuffer;
@@ -154,6 +177,8 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   // Our stream under the current id, for LAST.
   private firstSeq: number | undefined;
   private firstAt = 0;
+  /** Our latest non-BEAT under the current id (the prior= tag of our BEATs). */
+  private priorSeq = 0;
   private lastSeq = 0;
   private lastAt = 0;
   private announcePending = false;
@@ -176,6 +201,10 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.peerBuf = new RetransmitBuffer(limits);
     this.sched = new Scheduler(this.clock);
     this.joinedAt = this.clock.now();
+    const nackRate = opts.nackRate ?? 10;
+    const rsndRate = opts.rsndRate ?? 20;
+    this.nackBucket = new TokenBucket(nackRate, Math.max(1, 2 * nackRate), this.joinedAt);
+    this.answerBucket = new TokenBucket(rsndRate, Math.max(1, 2 * rsndRate), this.joinedAt);
     this.lastSweep = this.joinedAt;
     inner.on("message", (msg, source) => this.onMessage(msg, source));
     inner.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
@@ -204,11 +233,13 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   }
 
   send(opcode: string, dest: string, args: readonly string[] = []): number {
-    const seq = this.inner.send(opcode, dest, args);
+    const beat = opcode === "BEAT";
+    const sent = beat ? [...args, priorTag(this.priorSeq)] : args;
+    const seq = this.inner.send(opcode, dest, sent);
     if (seq < 0) return seq;
     const now = this.clock.now();
-    const beat = opcode === "BEAT";
-    this.ownBuf.put(this.inner.id, seq, formatBody(opcode, dest, args), beat, now);
+    if (!beat) this.priorSeq = seq;
+    this.ownBuf.put(this.inner.id, seq, beat ? "" : formatBody(opcode, dest, sent), beat, now);
     if (this.firstSeq === undefined) {
       this.firstSeq = seq;
       this.firstAt = now;
@@ -230,6 +261,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.inner.rename(id);
     // Receivers see a new sender: its stream begins with our next message.
     this.firstSeq = undefined;
+    this.priorSeq = 0;
     this.announcePending = false;
     this.sched.cancel(ANNOUNCE);
     this.forget(id);
@@ -277,6 +309,8 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     }
     const r = st.seq.receive(msg.seq);
     this.apply(sender, st, r);
+    const beat = msg.opcode === "BEAT";
+    if (beat && r.arrival === "new" && st.gaps.size > 0) this.inferBeats(sender, st, msg);
     if (r.arrival !== "new") {
       if (r.arrival === "duplicate") this.reliability.duplicates++;
       else this.reliability.old++;
@@ -284,7 +318,6 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     }
     this.closeGap(sender, st, msg.seq);
     // A BEAT is only ever SKIPped: its body is not kept, so don't format it.
-    const beat = msg.opcode === "BEAT";
     this.peerBuf.put(sender, msg.seq, beat ? "" : bodyOf(msg), beat, now);
     this.reliability.delivered++;
     if (!direct) this.reliability.repaired++;
@@ -359,6 +392,18 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     }
   }
 
+  /** The BEAT says its sender's latest non-BEAT was K: what we miss between K and it were BEATs. */
+  private inferBeats(sender: string, st: Stream, msg: ChanMessage): void {
+    const k = priorOf(msg);
+    if (k === undefined || k >= msg.seq) return;
+    for (const seq of [...st.gaps.keys()]) {
+      if (seq > k && seq < msg.seq && st.seq.resolve(seq)) {
+        this.closeGap(sender, st, seq);
+        this.reliability.beatsInferred++;
+      }
+    }
+  }
+
   private closeGap(sender: string, st: Stream, seq: number): void {
     if (st.gaps.delete(seq)) this.sched.cancel(nackKey(sender, seq));
   }
@@ -379,6 +424,14 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
       st.gaps.delete(seq);
       this.reliability.givenUp++;
       this.opts.logger?.debug({ sender, seq, tries: gap.tries }, "gave up waiting for a lost message");
+      return;
+    }
+    const now = this.clock.now();
+    if (!this.nackBucket.take(now)) {
+      // Over our NACK rate: this round waits for a token (and may be suppressed meanwhile).
+      this.reliability.nacksDeferred++;
+      const wait = this.nackBucket.waitMs(now) + this.rng.next() * this.nackWait;
+      this.sched.set(nackKey(sender, seq), wait, () => this.nackDue(sender, seq));
       return;
     }
     if (this.inner.sendWithSeq(0, NACK, sender, nackArgs(seq))) this.reliability.nacksSent++;
@@ -418,6 +471,13 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
 
   private answer(sender: string, seq: number, own: boolean): void {
     const now = this.clock.now();
+    if (!this.answerBucket.take(now)) {
+      // Over our answer rate: wait for a token; another holder may answer meanwhile.
+      this.reliability.answersDeferred++;
+      const wait = this.answerBucket.waitMs(now) + this.rng.next() * this.rsndWait;
+      this.sched.set(answerKey(sender, seq), wait, () => this.answer(sender, seq, own));
+      return;
+    }
     const h = this.held(sender, seq, now);
     this.noteAnswered(answerKey(sender, seq), now);
     if (h && !h.beat && this.inner.sendWithSeq(0, RSND, sender, rsndArgs(seq, h.body))) {

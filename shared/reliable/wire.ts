@@ -85,6 +85,25 @@ export function lastArgs(seq: number, ageMs: number, first: number, sinceMs: num
   return [String(seq), `age=${Math.round(ageMs)}`, `first=${first}`, `since=${Math.round(sinceMs)}`];
 }
 
+/**
+ * Tag on every BEAT a reliable sender sends: `prior=K`, the sequence number of its latest message
+ * that is not a BEAT (0: none under this id). A receiver missing numbers between K and the BEAT
+ * knows they were BEATs, which are never resent, and does not NACK them.
+ */
+export const PRIOR_TAG = "prior";
+
+export function priorTag(seq: number): string {
+  return `${PRIOR_TAG}=${seq}`;
+}
+
+/** K of a `prior=K` tag in last position, or undefined (the original's bots, other messages). */
+export function priorOf(msg: ChanMessage): number | undefined {
+  const last = msg.args[msg.args.length - 1];
+  if (last === undefined || !last.startsWith("prior=")) return undefined;
+  const k = last.slice(6);
+  return UINT.test(k) ? Number(k) : undefined;
+}
+
 /** The body (`OPCODE DEST ARGS...`) of a received message, as RSND carries it. */
 export function bodyOf(msg: ChanMessage): string {
   return msg.rest === "" ? formatBody(msg.opcode, msg.dest) : `${formatBody(msg.opcode, msg.dest)} ${msg.rest}`;
