@@ -52,9 +52,25 @@ describe("TrafficRecorder by sending process", () => {
     rec.record(msg("CCCCCCCC 3 BEAT * Beep"), 2000, "127.0.0.1:5000");
     expect(rec.botsSeen()).toBe(1);
     expect(rec.ids.size).toBe(3);
+    expect(rec.renamed()).toBe(1);
     const s = rec.summary(0, 2000, 1000, 0, 0);
     expect(s.beatsReceived).toBe(3);
     expect(s.seqLost).toBe(0);
+  });
+});
+
+describe("TrafficRecorder renames", () => {
+  it("does not count as renamed a bot heard only in NACKs (its heartbeats all lost)", () => {
+    // The 200-bot report: 180 ids from 86 processes with heartbeats, read as ~94 renames. The
+    // other ids were bots whose BEATs the overloaded recorder never got, but whose NACKs it did.
+    const rec = new TrafficRecorder();
+    rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:5000");
+    rec.record(msg("BBBBBBBB 0 NACK AAAAAAAA 1"), 10, "127.0.0.1:5001");
+    rec.record(msg("CCCCCCCC 0 NACK AAAAAAAA 1"), 20, "127.0.0.1:5002");
+    expect(rec.botsSeen()).toBe(1);
+    expect(rec.ids.size).toBe(3);
+    expect(rec.processesHeard()).toBe(3);
+    expect(rec.renamed()).toBe(0);
   });
 });
 

@@ -256,10 +256,12 @@ const started = fleet.started;
 const lines = [
   t("Bots started:            {{n}} of {{want}}", { n: started, want: count }),
   t(
-    "Bots seen on the group:  {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began); {{ids}} ids",
+    "Bots seen on the group:  {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began); {{heard}} heard at all, {{ids}} ids, {{renamed}} renamed",
     {
       n: traffic.botsSeen(),
+      heard: traffic.processesHeard(),
       ids: traffic.ids.size,
+      renamed: traffic.renamed(),
       atStart: seenAtStart,
       s: joinedIn.toFixed(1),
     },

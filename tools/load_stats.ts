@@ -47,8 +47,23 @@ export class TrafficRecorder {
     return n;
   }
 
-  /** Distinct sender ids seen (more than the bots if some renamed themselves). */
+  /** Distinct sender ids seen, in any message (NACKs included). */
   readonly ids = new Set<string>();
+  /** The ids each sending process used: more than one only if it renamed itself. */
+  private readonly idsByProcess = new Map<string, Set<string>>();
+
+  /** Processes heard at all, heartbeats or not (an overloaded bot may be heard only in NACKs). */
+  processesHeard(): number {
+    return this.idsByProcess.size;
+  }
+
+  /** Processes that used more than one id: renames. (Comparing ids with botsSeen() is wrong:
+   *  a bot whose heartbeats were all lost but whose NACKs arrived adds an id, not a rename.) */
+  renamed(): number {
+    let n = 0;
+    for (const ids of this.idsByProcess.values()) if (ids.size > 1) n++;
+    return n;
+  }
 
   /**
    * One message. `from` names the sending process (its address and send port): a bot that renames
@@ -57,6 +72,9 @@ export class TrafficRecorder {
   record(msg: ChanMessage, atMs: number, from: string = msg.sender): void {
     if (this.ignore(msg.sender)) return;
     this.ids.add(msg.sender);
+    const used = this.idsByProcess.get(from);
+    if (used) used.add(msg.sender);
+    else this.idsByProcess.set(from, new Set([msg.sender]));
     this.messages++;
     this.times.push(atMs);
     this.byOpcode[msg.opcode] = (this.byOpcode[msg.opcode] ?? 0) + 1;
