@@ -249,12 +249,12 @@ describe("ReliableChannel", () => {
     await g.run(3_000);
     expect(seqsFrom(rx, "AAAA0001")).toEqual([1, 3, 4, 6]);
     expect(g.wire("BEAT").map((m) => m.args.at(-1))).toEqual(["prior=0", "prior=0", "prior=3", "prior=3", "prior=3"]);
-    // 5 lies between prior=3 and BEAT 6: a BEAT, never NACKed. 2 lies before the NEWS (3): it
-    // could have been anything, so it is NACKed and the sender SKIPs it.
-    expect(g.wire("NACK").map((m) => m.args[0])).toEqual(["2"]);
-    expect(g.wire("SKIP").map((m) => m.args[0])).toEqual(["2"]);
-    expect(rx.rel?.reliability.beatsInferred).toBe(1);
-    expect(rx.rel?.reliability.skipped).toBe(1);
+    // 5 lies between prior=3 and BEAT 6: a BEAT, never NACKed. 2 lies before the NEWS (3): the
+    // BEATs cannot tell; it is NACKed (answered with SKIP) unless the LAST announcing the NEWS
+    // (nb=3: the only non-BEAT so far) comes first.
+    expect(g.wire("NACK").map((m) => m.args[0])).not.toContain("5");
+    expect(g.wire("NACK").length).toBeLessThanOrEqual(1);
+    expect((rx.rel?.reliability.beatsInferred ?? 0) + (rx.rel?.reliability.skipped ?? 0)).toBe(2);
     expect(rx.rel?.pendingGaps).toBe(0);
   });
 
@@ -272,6 +272,24 @@ describe("ReliableChannel", () => {
     await g.run(20_000);
     expect(seqsFrom(rx, "AAAA0001").sort((a, b) => a - b)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
     expect(rx.rel?.reliability.givenUp).toBe(0);
+  });
+
+  it("LAST lists the sender's latest non-BEATs (nb=): only those are NACKed", async () => {
+    const g = new Group();
+    const bot = g.peer("AAAA0001");
+    const rx = g.peer("R0000001");
+    rx.filter.drop = (text, d) => d === "recv" && /^AAAA0001 [2-6] /.test(text);
+    bot.chan.send("BEAT", "*", ["Beep"]);
+    bot.chan.send("NEWS", "*", ["Discovery"]);
+    for (let i = 0; i < 3; i++) bot.chan.send("BEAT", "*", ["Beep"]);
+    bot.chan.send("NEWS", "*", ["Discovery"]);
+    await g.run(5_000);
+    expect(g.wire("LAST")[0]?.args.at(-1)).toBe("nb=6.2");
+    // 3..5 were BEATs: never asked for. 2 and 6 repaired.
+    expect(new Set(g.wire("NACK").map((m) => m.args[0]))).toEqual(new Set(["2", "6"]));
+    expect(seqsFrom(rx, "AAAA0001").sort((a, b) => a - b)).toEqual([1, 2, 6]);
+    expect(rx.rel?.reliability.beatsInferred).toBe(3);
+    expect(rx.rel?.pendingGaps).toBe(0);
   });
 
   it("answers a lost BEAT with SKIP, not RSND, when BEATs carry no prior= tag", async () => {
@@ -337,6 +355,21 @@ describe("ReliableChannel", () => {
     b.chan.send("BEAT", "*", ["Beep"]);
     await g.run(50);
     expect(a.got.map((r) => r.msg.text)).toEqual(["AAAA0001 1 BEAT * Beep prior=0"]);
+  });
+
+  it("consumes the prior= tag: the application sees the BEAT as the bot wrote it", async () => {
+    const g = new Group();
+    const a = g.peer("AAAA0001");
+    const b = g.peer("BBBB0001");
+    a.chan.send("BEAT", "*", ["Beep", "state=asimov"]);
+    await g.run(50);
+    expect(g.wire("BEAT")[0]?.text).toBe("AAAA0001 1 BEAT * Beep state=asimov prior=0");
+    const m = b.got[0]?.msg;
+    expect([m?.text, m?.rest, m?.args]).toEqual([
+      "AAAA0001 1 BEAT * Beep state=asimov",
+      "Beep state=asimov",
+      ["Beep", "state=asimov"],
+    ]);
   });
 
   it("answers NACKs for its new id after a rename", async () => {

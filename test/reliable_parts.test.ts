@@ -175,6 +175,18 @@ describe("control message formats", () => {
     if (!r.ok) throw new Error(r.reason);
     return r.msg;
   };
+  it("LAST carries nb=, the latest non-BEATs newest first; a malformed list is ignored", () => {
+    const last = (tail: string) => parseControl(parse(`AAAA0001 0 LAST * 9 first=1 ${tail}`));
+    expect(lastArgs(9, 0, 1, 0, [7, 3]).at(-1)).toBe("nb=7.3");
+    expect(lastArgs(9, 0, 1, 0, []).at(-1)).toBe("nb=0");
+    expect(last("nb=7.3")).toMatchObject({ control: { nb: [7, 3] } });
+    expect(last("nb=0")).toMatchObject({ control: { nb: [] } });
+    for (const bad of ["nb=3.7", "nb=x", "nb=1.2.3.4.5.6.7.8.9", "nb=7..3"]) {
+      const r = last(bad);
+      expect(r.ok && r.control.kind === "LAST" && r.control.nb).toBeUndefined();
+    }
+  });
+
   it("reads prior=K only as the last argument, a whole number", () => {
     expect(priorOf(parse("E26CB171 7 BEAT * Beep state=asimov prior=5"))).toBe(5);
     expect(priorOf(parse("E26CB171 7 BEAT * Beep prior=0"))).toBe(0);

@@ -44,6 +44,7 @@ import {
   LAST,
   lastArgs,
   NACK,
+  NB_MAX,
   nackArgs,
   parseControl,
   priorOf,
@@ -51,6 +52,7 @@ import {
   RSND,
   rsndArgs,
   SKIP,
+  withoutPrior,
 } from "./wire.js";
 
 export interface ReliableOptions {
@@ -179,6 +181,8 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   private firstAt = 0;
   /** Our latest non-BEAT under the current id (the prior= tag of our BEATs). */
   private priorSeq = 0;
+  /** Our latest non-BEATs under the current id, newest first (the nb= tag of LAST). */
+  private recentNonBeats: number[] = [];
   private lastSeq = 0;
   private lastAt = 0;
   private announcePending = false;
@@ -238,7 +242,11 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     const seq = this.inner.send(opcode, dest, sent);
     if (seq < 0) return seq;
     const now = this.clock.now();
-    if (!beat) this.priorSeq = seq;
+    if (!beat) {
+      this.priorSeq = seq;
+      this.recentNonBeats.unshift(seq);
+      if (this.recentNonBeats.length > NB_MAX) this.recentNonBeats.pop();
+    }
     this.ownBuf.put(this.inner.id, seq, beat ? "" : formatBody(opcode, dest, sent), beat, now);
     if (this.firstSeq === undefined) {
       this.firstSeq = seq;
@@ -262,6 +270,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     // Receivers see a new sender: its stream begins with our next message.
     this.firstSeq = undefined;
     this.priorSeq = 0;
+    this.recentNonBeats = [];
     this.announcePending = false;
     this.sched.cancel(ANNOUNCE);
     this.forget(id);
@@ -310,7 +319,8 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     const r = st.seq.receive(msg.seq);
     this.apply(sender, st, r);
     const beat = msg.opcode === "BEAT";
-    if (beat && r.arrival === "new" && st.gaps.size > 0) this.inferBeats(sender, st, msg);
+    const prior = beat ? priorOf(msg) : undefined;
+    if (prior !== undefined && r.arrival === "new" && st.gaps.size > 0) this.inferBeats(sender, st, prior, msg.seq);
     if (r.arrival !== "new") {
       if (r.arrival === "duplicate") this.reliability.duplicates++;
       else this.reliability.old++;
@@ -322,7 +332,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.reliability.delivered++;
     if (!direct) this.reliability.repaired++;
     const origin = st.source;
-    this.emit("message", msg, origin);
+    this.emit("message", prior === undefined ? msg : withoutPrior(msg), origin);
     if (!direct) this.opts.onRepaired?.(msg, origin);
     this.sweep(now);
   }
@@ -372,6 +382,22 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     }
     st.heard = now;
     this.apply(sender, st, st.seq.announce(c.seq));
+    if (c.nb !== undefined && st.gaps.size > 0) this.inferFromList(sender, st, c.seq, c.nb, c.first);
+  }
+
+  /** LAST listed the sender's latest non-BEATs: the other numbers we miss in the range the list
+   *  covers (from the oldest listed, or from the stream's first when the list is not full) were
+   *  BEATs. */
+  private inferFromList(sender: string, st: Stream, last: number, nb: readonly number[], first?: number): void {
+    const from = nb.length >= NB_MAX ? (nb[nb.length - 1] as number) : first;
+    if (from === undefined) return;
+    const keep = new Set(nb);
+    for (const seq of [...st.gaps.keys()]) {
+      if (seq >= from && seq <= last && !keep.has(seq) && st.seq.resolve(seq)) {
+        this.closeGap(sender, st, seq);
+        this.reliability.beatsInferred++;
+      }
+    }
   }
 
   private onSkip(sender: string, seq: number): void {
@@ -393,11 +419,10 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   }
 
   /** The BEAT says its sender's latest non-BEAT was K: what we miss between K and it were BEATs. */
-  private inferBeats(sender: string, st: Stream, msg: ChanMessage): void {
-    const k = priorOf(msg);
-    if (k === undefined || k >= msg.seq) return;
+  private inferBeats(sender: string, st: Stream, k: number, beatSeq: number): void {
+    if (k >= beatSeq) return;
     for (const seq of [...st.gaps.keys()]) {
-      if (seq > k && seq < msg.seq && st.seq.resolve(seq)) {
+      if (seq > k && seq < beatSeq && st.seq.resolve(seq)) {
         this.closeGap(sender, st, seq);
         this.reliability.beatsInferred++;
       }
@@ -519,7 +544,13 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
 
   private sendLast(): void {
     const now = this.clock.now();
-    const args = lastArgs(this.lastSeq, now - this.lastAt, this.firstSeq ?? this.lastSeq, now - this.firstAt);
+    const args = lastArgs(
+      this.lastSeq,
+      now - this.lastAt,
+      this.firstSeq ?? this.lastSeq,
+      now - this.firstAt,
+      this.recentNonBeats,
+    );
     if (this.inner.sendWithSeq(0, LAST, WILDCARD, args)) this.reliability.lastSent++;
   }
 

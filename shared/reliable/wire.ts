@@ -6,8 +6,11 @@
  *   ID 0 NACK SENDER SEQ                    "I miss SENDER's message SEQ"
  *   ID 0 RSND SENDER SEQ OPCODE DEST ARGS…  a copy of SENDER's message SEQ, from ID (any holder)
  *   ID 0 SKIP SENDER SEQ                    "don't wait for it": a BEAT, or no longer held
- *   ID 0 LAST * SEQ age=MS first=F since=MS "my latest message is SEQ, sent MS ago; my stream
- *                                            under this id began at F, MS ago" (tail loss)
+ *   ID 0 LAST * SEQ age=MS first=F since=MS nb=K1.K2…
+ *                                           "my latest message is SEQ, sent MS ago; my stream
+ *                                            under this id began at F, MS ago" (tail loss); nb=
+ *                                            lists my latest non-BEATs, newest first (at most
+ *                                            NB_MAX; fewer: all since F): the rest were BEATs
  *
  * Pure: parse and format, no I/O.
  */
@@ -23,7 +26,7 @@ export type Control =
   | { kind: "NACK"; sender: string; seq: number }
   | { kind: "SKIP"; sender: string; seq: number }
   | { kind: "RSND"; sender: string; seq: number; body: string; message: ChanMessage }
-  | { kind: "LAST"; seq: number; age?: number; first?: number; since?: number };
+  | { kind: "LAST"; seq: number; age?: number; first?: number; since?: number; nb?: number[] };
 
 export type ControlResult = { ok: true; control: Control } | { ok: false; reason: string };
 
@@ -64,7 +67,14 @@ export function parseControl(msg: ChanMessage): ControlResult {
       const { tags } = splitTags(msg.args.slice(1));
       return {
         ok: true,
-        control: { kind: "LAST", seq, age: msOf(tags.age), first: seqOf(tags.first), since: msOf(tags.since) },
+        control: {
+          kind: "LAST",
+          seq,
+          age: msOf(tags.age),
+          first: seqOf(tags.first),
+          since: msOf(tags.since),
+          nb: nbOf(tags.nb),
+        },
       };
     }
     default:
@@ -81,8 +91,28 @@ export function rsndArgs(seq: number, body: string): string[] {
   return [String(seq), body];
 }
 
-export function lastArgs(seq: number, ageMs: number, first: number, sinceMs: number): string[] {
-  return [String(seq), `age=${Math.round(ageMs)}`, `first=${first}`, `since=${Math.round(sinceMs)}`];
+/** Most non-BEAT numbers a LAST lists. */
+export const NB_MAX = 8;
+
+export function lastArgs(seq: number, ageMs: number, first: number, sinceMs: number, nb?: readonly number[]): string[] {
+  const args = [String(seq), `age=${Math.round(ageMs)}`, `first=${first}`, `since=${Math.round(sinceMs)}`];
+  if (nb !== undefined) args.push(`nb=${nb.length === 0 ? "0" : nb.join(".")}`);
+  return args;
+}
+
+/** `nb=K1.K2…` (or `nb=0`: none), newest first; undefined if absent or malformed. */
+function nbOf(s: string | undefined): number[] | undefined {
+  if (s === undefined) return undefined;
+  if (s === "0") return [];
+  const parts = s.split(".");
+  if (parts.length > NB_MAX) return undefined;
+  const out: number[] = [];
+  for (const p of parts) {
+    const n = seqOf(p);
+    if (n === undefined || (out.length > 0 && n >= (out[out.length - 1] as number))) return undefined;
+    out.push(n);
+  }
+  return out;
 }
 
 /**
@@ -102,6 +132,16 @@ export function priorOf(msg: ChanMessage): number | undefined {
   if (last === undefined || !last.startsWith("prior=")) return undefined;
   const k = last.slice(6);
   return UINT.test(k) ? Number(k) : undefined;
+}
+
+/** The message without its prior= tag (the layer consumes it; applications never see it). */
+export function withoutPrior(msg: ChanMessage): ChanMessage {
+  const cut = (s: string): string => {
+    const i = s.lastIndexOf(" prior=");
+    return i < 0 ? s : s.slice(0, i).trimEnd();
+  };
+  const rest = msg.args.length === 1 ? "" : cut(msg.rest);
+  return { ...msg, args: msg.args.slice(0, -1), rest, text: cut(msg.text) };
 }
 
 /** The body (`OPCODE DEST ARGS...`) of a received message, as RSND carries it. */
