@@ -274,6 +274,19 @@ describe("ReliableChannel", () => {
     expect(rx.rel?.reliability.givenUp).toBe(0);
   });
 
+  it("announces a NEWS a few times, and BEATs after it don't prolong the announcements", async () => {
+    const g = new Group();
+    const bot = g.peer("AAAA0001");
+    g.peer("R0000001");
+    bot.chan.send("NEWS", "*", ["Discovery"]);
+    for (let i = 0; i < 20; i++) {
+      await g.run(1_000);
+      bot.chan.send("BEAT", "*", ["Beep"]);
+    }
+    await g.run(5_000);
+    expect(g.wire("LAST").length).toBe(4);
+  });
+
   it("LAST lists the sender's latest non-BEATs (nb=): only those are NACKed", async () => {
     const g = new Group();
     const bot = g.peer("AAAA0001");

@@ -255,10 +255,12 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.lastSeq = seq;
     this.lastAt = now;
     // A lost BEAT is only ever SKIPped, and bots BEAT often: no announcement after BEATs alone.
-    if (!beat) this.announcePending = true;
-    if (this.announcePending && !this.closed) {
-      // The repetitions count from the last send; a busy sender still announces every nackWait,
-      // so receivers learn early where its stream began.
+    // The repetitions count from the last non-BEAT; a busy sender still announces every
+    // nackWait, so receivers learn early where its stream began. BEATs don't restart the count
+    // (a bot beating every second after one NEWS would announce forever): their prior= tag
+    // already tells receivers of the non-BEAT.
+    if (!beat && !this.closed) {
+      this.announcePending = true;
       this.announceRound = 0;
       if (!this.sched.has(ANNOUNCE)) this.sched.set(ANNOUNCE, this.nackWait, () => this.announce());
     }
