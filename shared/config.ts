@@ -123,6 +123,12 @@ export const KEYS = {
   },
   holdCount: { kind: "int", default: "512", min: 0, max: 1_000_000, help: N_("messages kept for retransmission") },
   holdTime: { kind: "duration", default: "60", help: N_("seconds a message is kept for retransmission") },
+  linger: {
+    kind: "duration",
+    default: "1.5",
+    max: 60,
+    help: N_("seconds a leaving program stays to repair its last message (an EXIT, a last command); 0: leave at once"),
+  },
   // Packet-loss simulator (shared/loss.ts): off unless a rate is above 0.
   lossRate: { kind: "probability", default: "0", help: N_("simulated packet loss: average probability of a drop") },
   lossBurst: {
@@ -177,6 +183,7 @@ export interface Config {
   rsndWait: number;
   nackRate: number;
   rsndRate: number;
+  linger: number;
   holdCount: number;
   holdTime: number;
   lossRate: number;

@@ -67,6 +67,7 @@ export function channelOver(transport: Transport, config: Config, id: string, de
     holdTimeMs: config.holdTime * 1000,
     nackRate: config.nackRate,
     rsndRate: config.rsndRate,
+    lingerMs: config.linger * 1000,
     logger: deps.logger,
   });
 }

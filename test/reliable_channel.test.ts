@@ -112,6 +112,35 @@ describe("ReliableChannel", () => {
     expect(g.wire("RSND", "HUMAN-3fa2").length).toBe(1);
   });
 
+  it("a leaving peer lingers to repair its last message when nobody else holds it (a killed bot's EXIT)", async () => {
+    for (const lingerMs of [0, 1500]) {
+      const g = new Group();
+      const sup = g.peer("HUMAN-3fa2");
+      const bot = g.peer("E26CB171", { reliable: { lingerMs } });
+      bot.chan.send("BEAT", "*", ["Beep"]);
+      await g.run(500);
+      // The EXIT is lost on the way to the only other member; the bot leaves right after it.
+      sup.filter.drop = (text, d) => d === "recv" && /^E26CB171 \d+ EXIT /.test(text);
+      bot.chan.send("EXIT", "*", ["Offline", "reason=killed"]);
+      let closed = false;
+      const closing = bot.close().then(() => {
+        closed = true;
+      });
+      await g.run(200);
+      expect(closed).toBe(lingerMs === 0);
+      await g.run(3_000);
+      await closing;
+      const exits = sup.got.filter((r) => r.msg.opcode === "EXIT");
+      if (lingerMs === 0) {
+        expect(exits.length).toBe(0); // nobody left to answer the NACK
+      } else {
+        expect(exits.map((r) => r.msg.sender)).toEqual(["E26CB171"]);
+        expect(g.wire("RSND", "E26CB171").length).toBeGreaterThan(0);
+      }
+      expect(bot.rel?.pendingTimers).toBe(0);
+    }
+  });
+
   it("a late joiner never NACKs history from before it joined", async () => {
     const g = new Group();
     const sender = g.peer("AAAA0001");

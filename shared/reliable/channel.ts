@@ -74,6 +74,9 @@ export interface ReliableOptions {
   nackRate?: number;
   /** RSND/SKIP answers we send per second at most (bursts of twice that); 0: unlimited. Default 20. */
   rsndRate?: number;
+  /** On close(), after a recent message other than a BEAT (an EXIT, a last command), stay this
+   *  long announcing it and answering NACKs for it before leaving. Default 0 (leave at once). */
+  lingerMs?: number;
   limits?: StreamLimits;
   logger?: Logger;
   /** Called for each message delivered through RSND (benchmarks, diagnostics). */
@@ -175,6 +178,9 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   private readonly joinedAt: number;
   private lastSweep: number;
   private closed = false;
+  /** Between close() and the end of the linger: only NACKs for our own messages are handled. */
+  private lingering = false;
+  private closing: Promise<void> | undefined;
 
   // Our stream under the current id, for LAST.
   private firstSeq: number | undefined;
@@ -278,12 +284,25 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.forget(id);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.leave();
+    return this.closing;
+  }
+
+  private async leave(): Promise<void> {
     this.closed = true;
-    // Last words (an EXIT) get one announcement; nobody will be here to answer, but peers that
-    // received it hold a copy.
-    if (this.announcePending && this.firstSeq !== undefined) this.sendLast();
+    const lingerMs = this.opts.lingerMs ?? 0;
+    // Last words (an EXIT, a supervisor's last KILL) are announced at once. If nobody else may
+    // hold them (a killed bot's EXIT), only we can repair them: stay a moment to answer NACKs,
+    // with the announcements still running, then leave.
+    if (this.announcePending && this.firstSeq !== undefined) {
+      this.sendLast();
+      if (lingerMs > 0) {
+        this.lingering = true;
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, lingerMs));
+        this.lingering = false;
+      }
+    }
     this.sched.clear();
     await this.inner.close();
   }
@@ -291,7 +310,12 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   // ---- receiving ----
 
   private onMessage(msg: ChanMessage, source: Source): void {
-    if (this.closed) return;
+    if (this.closed) {
+      if (this.lingering && msg.seq === 0 && msg.opcode === NACK && msg.dest === this.inner.id) {
+        this.onControl(msg, source);
+      }
+      return;
+    }
     if (msg.seq === 0) {
       if (CONTROL_OPCODES.has(msg.opcode)) this.onControl(msg, source);
       else this.emit("message", msg, source); // unsequenced: nothing to track
