@@ -1,0 +1,35 @@
+/** The docs move with the code: every key, flag and command a user can give is documented. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { KEYS } from "../shared/config.js";
+import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS } from "../supervisor/options.js";
+import { REPO } from "./helpers/net.js";
+
+const readme = readFileSync(join(REPO, "README.md"), "utf8");
+const protocol = readFileSync(join(REPO, "protocol.md"), "utf8");
+
+describe("README and protocol.md", () => {
+  it("README documents every configuration key, the supervisor's keys and flags", () => {
+    const keys = [...Object.keys(KEYS), ...Object.keys(SUPERVISOR_KEYS)];
+    const missing = keys.filter((k) => !readme.includes(`\`${k}\``));
+    expect(missing).toEqual([]);
+    const flags = Object.keys(SUPERVISOR_FLAGS).filter((f) => f !== "fg" && !readme.includes(`\`-${f}\``));
+    expect(flags).toEqual([]);
+  });
+
+  it("README documents every supervisor command", () => {
+    for (const cmd of ["PING", "UPLD", "KILL", "RSET", "WHO", "HELP", "WAIT", "QUIT"]) {
+      expect(readme).toContain(`\`${cmd}`);
+    }
+  });
+
+  it("protocol.md describes every opcode and tag that goes on the wire", () => {
+    for (const op of ["BEAT", "NEWS", "EXIT", "PING", "UPLD", "KILL", "RSET", "NACK", "RSND", "SKIP", "LAST"]) {
+      expect(protocol).toContain(op);
+    }
+    for (const tag of ["state=", "reason=", "port=", "prior=", "nb=", "age=", "first=", "since="]) {
+      expect(protocol).toContain(tag);
+    }
+  });
+});
