@@ -11,7 +11,7 @@ import { Channel } from "../shared/channel.js";
 import { type ChanMessage, splitTags } from "../shared/codec.js";
 import { loadConfig } from "../shared/config.js";
 import { udpTransportFor } from "../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "./helpers/net.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "./helpers/net.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -64,16 +64,6 @@ function spawnBot(args: string[], dir?: string): Bot {
     }
   });
   return { proc, dir: cwd, exited, output: () => out };
-}
-
-async function until<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const from = (heard: Heard[], id: string, opcode?: string) =>

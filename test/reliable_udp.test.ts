@@ -4,12 +4,7 @@ import type { GroupChannel } from "../shared/channel.js";
 import { loadConfig } from "../shared/config.js";
 import { openChannel } from "../shared/open.js";
 import type { ReliableChannel } from "../shared/reliable/channel.js";
-import { freeUdpPort } from "./helpers/net.js";
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-}
+import { freeUdpPort, until } from "./helpers/net.js";
 
 describe("reliable channel over UDP with simulated loss", () => {
   it("repairs every lost NEWS between real sockets (lossRate=0.3, seeded)", async () => {
@@ -48,7 +43,7 @@ describe("reliable channel over UDP with simulated loss", () => {
         a.send("NEWS", "*", [`n${i}`]);
         await new Promise((r) => setTimeout(r, 5));
       }
-      await until(() => rx.every((r) => r.got.size === 40), 20_000);
+      await until("every NEWS at every receiver", () => rx.every((r) => r.got.size === 40), 20_000);
       for (const r of rx) {
         expect(r.got.size).toBe(40);
         expect(r.sources.size).toBe(1); // repaired messages carry the sender's address too

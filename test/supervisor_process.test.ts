@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { encodeLine, parseDatagram, splitTags } from "../shared/codec.js";
 import { loadConfig } from "../shared/config.js";
 import { udpTransportFor } from "../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "./helpers/net.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "./helpers/net.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -52,16 +52,6 @@ function start(program: "dnabot" | "supervisor", args: string[], opts: { dir?: s
     }
   });
   return { proc, dir, exited, stdout: () => out, stderr: () => err };
-}
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Raw access to the group: send lines, see what others send. */

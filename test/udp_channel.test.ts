@@ -13,7 +13,7 @@ import { describeTransportError } from "../shared/cli.js";
 import type { ChanMessage } from "../shared/codec.js";
 import type { Source } from "../shared/transport.js";
 import { TransportError, UdpTransport } from "../shared/udp_transport.js";
-import { freeUdpPort } from "./helpers/net.js";
+import { freeUdpPort, until } from "./helpers/net.js";
 
 const IFACE = "127.0.0.1";
 /** A group of our own, so no other test's traffic can reach these sockets. */
@@ -42,14 +42,6 @@ async function peer(port: number, id: string): Promise<Peer> {
   return p;
 }
 
-/** Wait for a condition (polling); the limit only stops a broken test, it measures nothing. */
-async function until(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms));
 
 /** Members (users) of a group on lo, from the kernel's table. */
@@ -89,7 +81,7 @@ describe("three UDP channels on one group", () => {
     const peers = [await peer(port, "AAAA0001"), await peer(port, "BBBB0002"), await peer(port, "CCCC0003")];
     const K = 20;
     for (let i = 0; i < K; i++) for (const p of peers) expect(p.ch.send("BEAT", "*", [`n${i + 1}`])).toBe(i + 1);
-    await until(() => peers.every((p) => p.got.length >= 2 * K), "every message");
+    await until("every message", () => peers.every((p) => p.got.length >= 2 * K));
     await settle(); // any duplicate or looped-back datagram would arrive by now
     for (const p of peers) {
       expect(p.got).toHaveLength(2 * K);
@@ -111,7 +103,7 @@ describe("three UDP channels on one group", () => {
     a.ch.send("BEAT", "*", ["Beep"]);
     a.ch.rename("DDDD0004");
     a.ch.send("BEAT", "*", ["Beep"]);
-    await until(() => b.got.length >= 2, "two messages");
+    await until("two messages", () => b.got.length >= 2);
     expect(b.got.map((g) => g.msg.text)).toEqual(["AAAA0001 1 BEAT * Beep", "DDDD0004 2 BEAT * Beep"]);
   });
 
@@ -134,7 +126,7 @@ describe("three UDP channels on one group", () => {
     for (const s of bad) await send(s);
     await send(Buffer.from([0x45, 0x32, 0x20, 0x31, 0x20, 0x42, 0x45, 0x41, 0x54, 0x20, 0x2a, 0x20, 0xff, 0xfe]));
     await send("RAW00001 1 BEAT * still fine");
-    await until(() => peers.every((p) => p.got.length >= 1 && p.invalid.length >= bad.length), "all datagrams");
+    await until("all datagrams", () => peers.every((p) => p.got.length >= 1 && p.invalid.length >= bad.length));
     await settle();
     const rawPort = (raw.address() as { port: number }).port;
     for (const p of peers) {
@@ -182,7 +174,7 @@ describe("close()", () => {
     const [a, b] = [await peer(port, "AAAA0001"), await peer(port, "BBBB0002")];
     a.ch.send("EXIT", "*", ["Offline"]);
     await a.ch.close();
-    await until(() => b.got.length === 1, "the EXIT");
+    await until("the EXIT", () => b.got.length === 1);
     expect(b.got[0]?.msg.opcode).toBe("EXIT");
   });
 });
