@@ -82,6 +82,37 @@ async function awaitArrivals(count: () => number, n: number, lastAt: () => numbe
   return lastAt();
 }
 
+/** Arrivals seen by a receiver: how many, and when the latest came. */
+interface Arrivals {
+  received: number;
+  lastAt: number;
+}
+
+/** The same send loop for both paths: n sends through `sendOne`, at most WINDOW in flight; the
+ *  seconds from the first send to the last arrival. */
+async function pump(n: number, sendOne: (i: number) => void, got: Arrivals): Promise<number> {
+  const start = performance.now();
+  let sent = 0;
+  while (sent < n) {
+    if (
+      !(await window(
+        () => sent - got.received,
+        WINDOW,
+        () => got.lastAt,
+      ))
+    )
+      break;
+    sendOne(sent++);
+  }
+  got.lastAt = Math.max(got.lastAt, performance.now());
+  const end = await awaitArrivals(
+    () => got.received,
+    n,
+    () => got.lastAt,
+  );
+  return (end - start) / 1000;
+}
+
 async function runRaw(n: number): Promise<RunResult> {
   const port = await freeUdpPort();
   const recv = createSocket({ type: "udp4", reuseAddr: true });
@@ -99,37 +130,18 @@ async function runRaw(n: number): Promise<RunResult> {
   send.setMulticastTTL(1);
   send.setMulticastLoopback(true);
   const own = send.address().port;
-  let received = 0;
-  let lastAt = performance.now();
+  const got: Arrivals = { received: 0, lastAt: performance.now() };
   recv.on("message", (_buf, rinfo) => {
     if (rinfo.port === own) {
-      received++;
-      lastAt = performance.now();
+      got.received++;
+      got.lastAt = performance.now();
     }
   });
   // The same bytes our channel would send, built up front: raw pays for no formatting.
   const datagrams = Array.from({ length: n }, (_, i) => encodeLine(`5E4D0001 ${i + 1} BEAT * Beep state=asimov`));
-  const start = performance.now();
-  let sent = 0;
-  while (sent < n) {
-    if (
-      !(await window(
-        () => sent - received,
-        WINDOW,
-        () => lastAt,
-      ))
-    )
-      break;
-    send.send(datagrams[sent++] as Buffer, port, GROUP);
-  }
-  lastAt = Math.max(lastAt, performance.now());
-  const end = await awaitArrivals(
-    () => received,
-    n,
-    () => lastAt,
-  );
+  const seconds = await pump(n, (i) => send.send(datagrams[i] as Buffer, port, GROUP), got);
   await Promise.all([closeSocket(send), closeSocket(recv), closeSocket(echo)]);
-  return { sent: n, received, seconds: (end - start) / 1000 };
+  return { sent: n, received: got.received, seconds };
 }
 
 async function runChannel(n: number): Promise<RunResult> {
@@ -140,36 +152,16 @@ async function runChannel(n: number): Promise<RunResult> {
   await Promise.all([rxT.ready(), txT.ready()]);
   const rx = new Channel(rxT, { id: "ACCE0001" });
   const tx = new Channel(txT, { id: "5E4D0001" });
-  let received = 0;
-  let lastAt = performance.now();
+  const got: Arrivals = { received: 0, lastAt: performance.now() };
   rx.on("message", (m) => {
     if (m.sender === "5E4D0001") {
-      received++;
-      lastAt = performance.now();
+      got.received++;
+      got.lastAt = performance.now();
     }
   });
-  const start = performance.now();
-  let sent = 0;
-  while (sent < n) {
-    if (
-      !(await window(
-        () => sent - received,
-        WINDOW,
-        () => lastAt,
-      ))
-    )
-      break;
-    tx.send("BEAT", "*", ["Beep", "state=asimov"]);
-    sent++;
-  }
-  lastAt = Math.max(lastAt, performance.now());
-  const end = await awaitArrivals(
-    () => received,
-    n,
-    () => lastAt,
-  );
+  const seconds = await pump(n, () => tx.send("BEAT", "*", ["Beep", "state=asimov"]), got);
   await Promise.all([tx.close(), rx.close()]);
-  return { sent: n, received, seconds: (end - start) / 1000 };
+  return { sent: n, received: got.received, seconds };
 }
 
 function median(xs: number[]): number {
