@@ -9,9 +9,7 @@
  * default interface is the default route's, so this is refused unless every network interface is
  * a loopback one, i.e. inside a private network namespace (`unshare -n`).
  */
-import { createSocket } from "node:dgram";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
@@ -21,6 +19,7 @@ import { udpTransportFor } from "../shared/open.js";
 import { BotFleet, FleetError, nodeBotCommand, repoRoot } from "./botfleet.js";
 import { fleetErrorText, tallyLine } from "./fleet_text.js";
 import { ProcTracker, TrafficRecorder } from "./load_stats.js";
+import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { type ProcSample, sampleProcess } from "./procstats.js";
 import { checkBotArgs, initToolLanguage, sleep, splitToolArgs } from "./toolargs.js";
 
@@ -32,26 +31,6 @@ const LOAD_DEFAULTS = ["-heartbeat=1", "-backoff=1"];
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
   process.exit(code);
-}
-
-function freePort(kind: "udp" | "tcp"): Promise<number> {
-  return new Promise((done, reject) => {
-    if (kind === "udp") {
-      const s = createSocket("udp4");
-      s.once("error", reject);
-      s.bind(0, "127.0.0.1", () => {
-        const { port } = s.address();
-        s.close(() => done(port));
-      });
-    } else {
-      const srv = createServer();
-      srv.once("error", reject);
-      srv.listen(0, "127.0.0.1", () => {
-        const a = srv.address();
-        srv.close(() => done(typeof a === "object" && a ? a.port : 0));
-      });
-    }
-  });
 }
 
 const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["python"]);
@@ -93,8 +72,8 @@ if (pythonDir !== undefined) {
   }
 }
 
-const chanPort = await freePort("udp");
-const filePort = await freePort("tcp");
+const chanPort = await freeUdpPort();
+const filePort = await freeTcpPort();
 /** Longest wait for every bot to be heard before the measured window starts anyway. */
 const joinTimeout = Math.max(20, count * 0.5);
 const lifespan = Math.ceil(joinTimeout + seconds) + 60;

@@ -1,34 +1,9 @@
 /** Test helpers: free ports on 127.0.0.1 and throw-away directories. */
-import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A UDP port nobody on 127.0.0.1 is bound to right now. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A TCP port nobody on 127.0.0.1 is listening on right now. */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const a = srv.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freeTcpPort, freeUdpPort } from "../../tools/ports.js";
 
 /** A fresh directory under the system temp dir, and a function that removes it. */
 export function tempDir(prefix = "mcastbots-test-"): { dir: string; cleanup: () => void } {

@@ -22,6 +22,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { Channel } from "../../shared/channel.js";
 import { encodeLine, parseDatagram } from "../../shared/codec.js";
 import { UdpTransport } from "../../shared/udp_transport.js";
+import { freeUdpPort } from "../ports.js";
 
 const GROUP = "239.1.2.4";
 const IFACE = "127.0.0.1";
@@ -34,17 +35,6 @@ interface RunResult {
   sent: number;
   received: number;
   seconds: number;
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, IFACE, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
