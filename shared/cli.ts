@@ -12,7 +12,6 @@ import {
   type Config,
   ConfigError,
   type ConfigWarning,
-  describeSource,
   KEYS,
   type KeyDef,
   type LoadResult,
@@ -261,8 +260,6 @@ export function startProgram(spec: ProgramSpec, argv: readonly string[] = proces
     args,
   };
 }
-
-export { describeSource };
 
 /** One translated line for a failure to open or use the group: what, where, why, and a hint. */
 export function describeTransportError(e: unknown): string {

@@ -233,7 +233,8 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
   }
 }
 
-function bind(sock: Socket, port: number, address: string): Promise<void> {
+/** Bind a datagram socket; rejects with the socket error (EADDRINUSE, EADDRNOTAVAIL, ...). */
+export function bind(sock: Socket, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onErr = (e: Error): void => reject(e);
     sock.once("error", onErr);
@@ -244,7 +245,8 @@ function bind(sock: Socket, port: number, address: string): Promise<void> {
   });
 }
 
-function closeSock(sock: Socket | undefined): Promise<void> {
+/** Close a datagram socket, bound or not; never rejects. */
+export function closeSock(sock: Socket | undefined): Promise<void> {
   if (!sock) return Promise.resolve();
   return new Promise((resolve) => {
     try {

@@ -18,10 +18,10 @@
  *
  *   npm run build && node dist/tools/bench/channel.js [messages=20000] [rounds=5]
  */
-import { createSocket, type Socket } from "node:dgram";
+import { createSocket } from "node:dgram";
 import { Channel } from "../../shared/channel.js";
 import { encodeLine, parseDatagram } from "../../shared/codec.js";
-import { UdpTransport } from "../../shared/udp_transport.js";
+import { bind, closeSock, UdpTransport } from "../../shared/udp_transport.js";
 import { freeUdpPort } from "../ports.js";
 
 const GROUP = "239.1.2.4";
@@ -38,18 +38,6 @@ interface RunResult {
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-function bind(s: Socket, port: number, address: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    s.once("error", reject);
-    s.bind({ port, address }, () => {
-      s.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-const closeSocket = (s: Socket): Promise<void> => new Promise((r) => s.close(() => r()));
 
 /**
  * Flow control shared by both paths: wait while `inFlight()` is at least `limit`. False when
@@ -130,7 +118,7 @@ async function runRaw(n: number): Promise<RunResult> {
   // The same bytes our channel would send, built up front: raw pays for no formatting.
   const datagrams = Array.from({ length: n }, (_, i) => encodeLine(`5E4D0001 ${i + 1} BEAT * Beep state=asimov`));
   const seconds = await pump(n, (i) => send.send(datagrams[i] as Buffer, port, GROUP), got);
-  await Promise.all([closeSocket(send), closeSocket(recv), closeSocket(echo)]);
+  await Promise.all([closeSock(send), closeSock(recv), closeSock(echo)]);
   return { sent: n, received: got.received, seconds };
 }
 
