@@ -40,10 +40,6 @@ export function isPeerId(s: string): boolean {
   return PEER_ID.test(s);
 }
 
-export function isOpcode(s: string): boolean {
-  return OPCODE.test(s);
-}
-
 /** Decode bytes as UTF-8; invalid sequences become U+FFFD instead of failing. */
 export function decodeDatagram(bytes: Uint8Array): string {
   return decoder.decode(bytes);

@@ -73,7 +73,3 @@ function interpolate(s: string, values?: TOptions): string {
   if (!values) return s;
   return s.replace(/\{\{\s*(\w+)\s*\}\}/g, (_m, k: string) => String((values as Record<string, unknown>)[k] ?? ""));
 }
-
-export function currentLang(): string {
-  return ready ? i18next.language : "en";
-}

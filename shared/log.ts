@@ -46,8 +46,3 @@ export function createLogger(opts: LogOptions): Logger {
   }
   return pino({ level: "silent" });
 }
-
-/** A logger that drops everything, for tests. */
-export function silentLogger(): Logger {
-  return pino({ level: "silent" });
-}
