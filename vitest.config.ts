@@ -1,8 +1,10 @@
 import { defineConfig } from "vitest/config";
 
+// Three folders by cost: test/unit runs in-process in seconds (npm run test:unit); test/process
+// spawns the real programs; test/lab needs root and builds network namespaces. `npm test` runs all.
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/unit/**/*.test.ts", "test/process/**/*.test.ts", "test/lab/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Process and lab tests spawn real programs; keep parallelism modest on a 2-core machine.

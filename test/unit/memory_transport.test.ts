@@ -1,10 +1,10 @@
 /** The in-memory transport and the Channel over it: what unit tests of bots and supervisors rely on. */
 import { describe, expect, it } from "vitest";
-import { Channel, MessageTooLargeError } from "../shared/channel.js";
-import { flushMicrotasks } from "../shared/clock.js";
-import type { ChanMessage } from "../shared/codec.js";
-import { MemoryNetwork } from "../shared/memory_transport.js";
-import type { Source } from "../shared/transport.js";
+import { Channel, MessageTooLargeError } from "../../shared/channel.js";
+import { flushMicrotasks } from "../../shared/clock.js";
+import type { ChanMessage } from "../../shared/codec.js";
+import { MemoryNetwork } from "../../shared/memory_transport.js";
+import type { Source } from "../../shared/transport.js";
 
 function record(t: { on: (e: "datagram", f: (b: Buffer, s: Source) => void) => unknown }) {
   const got: { text: string; from: Source }[] = [];

@@ -8,12 +8,12 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
-import { Channel } from "../shared/channel.js";
-import { describeTransportError } from "../shared/cli.js";
-import type { ChanMessage } from "../shared/codec.js";
-import type { Source } from "../shared/transport.js";
-import { TransportError, UdpTransport } from "../shared/udp_transport.js";
-import { freeUdpPort, until } from "./helpers/net.js";
+import { Channel } from "../../shared/channel.js";
+import { describeTransportError } from "../../shared/cli.js";
+import type { ChanMessage } from "../../shared/codec.js";
+import type { Source } from "../../shared/transport.js";
+import { TransportError, UdpTransport } from "../../shared/udp_transport.js";
+import { freeUdpPort, until } from "../helpers/net.js";
 
 const IFACE = "127.0.0.1";
 /** A group of our own, so no other test's traffic can reach these sockets. */

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../shared/clock.js";
-import { parseLine } from "../shared/codec.js";
-import { TokenBucket } from "../shared/reliable/bucket.js";
-import { RetransmitBuffer } from "../shared/reliable/buffer.js";
-import { SeqStream } from "../shared/reliable/gaps.js";
-import { Scheduler } from "../shared/reliable/scheduler.js";
-import { bodyOf, isControl, lastArgs, parseControl, priorOf } from "../shared/reliable/wire.js";
+import { ManualClock } from "../../shared/clock.js";
+import { parseLine } from "../../shared/codec.js";
+import { TokenBucket } from "../../shared/reliable/bucket.js";
+import { RetransmitBuffer } from "../../shared/reliable/buffer.js";
+import { SeqStream } from "../../shared/reliable/gaps.js";
+import { Scheduler } from "../../shared/reliable/scheduler.js";
+import { bodyOf, isControl, lastArgs, parseControl, priorOf } from "../../shared/reliable/wire.js";
 
 describe("SeqStream", () => {
   it("starts at the first number seen and reports gaps, duplicates and old numbers", () => {

@@ -1,10 +1,10 @@
 /** The whole stack from config, over real UDP multicast on 127.0.0.1 and real timers. */
 import { describe, expect, it } from "vitest";
-import type { GroupChannel } from "../shared/channel.js";
-import { loadConfig } from "../shared/config.js";
-import { openChannel } from "../shared/open.js";
-import type { ReliableChannel } from "../shared/reliable/channel.js";
-import { freeUdpPort, until } from "./helpers/net.js";
+import type { GroupChannel } from "../../shared/channel.js";
+import { loadConfig } from "../../shared/config.js";
+import { openChannel } from "../../shared/open.js";
+import type { ReliableChannel } from "../../shared/reliable/channel.js";
+import { freeUdpPort, until } from "../helpers/net.js";
 
 describe("reliable channel over UDP with simulated loss", () => {
   it("repairs every lost NEWS between real sockets (lossRate=0.3, seeded)", async () => {

@@ -17,8 +17,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { downAll, Lab, type LabProcess, labUnavailable } from "./helpers/lab.js";
-import { freeTcpPort, freeUdpPort, tempDir } from "./helpers/net.js";
+import { downAll, Lab, type LabProcess, labUnavailable } from "../helpers/lab.js";
+import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
 
 const UNAVAILABLE = labUnavailable();
 const LOSS_PCT = 20;

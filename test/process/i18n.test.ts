@@ -6,10 +6,10 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { KEYS } from "../shared/config.js";
-import { initI18n, N_, resolveLang, t } from "../shared/i18n.js";
-import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS } from "../supervisor/options.js";
-import { REPO, tempDir } from "./helpers/net.js";
+import { KEYS } from "../../shared/config.js";
+import { initI18n, N_, resolveLang, t } from "../../shared/i18n.js";
+import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS } from "../../supervisor/options.js";
+import { REPO, tempDir } from "../helpers/net.js";
 
 const LOCALES = join(REPO, "i18n", "locales");
 const catalogue = (lang: string, dir = LOCALES): Record<string, string> =>
@@ -178,7 +178,7 @@ describe("npm run i18n:check", () => {
     mkdirSync(join(root, "shared", "deep"), { recursive: true });
     writeFileSync(
       join(root, "shared", "deep", "x.ts"),
-      'import { t } from "../i18n.js";\nexport const a = t("bad {{key}} here", { key: "k" });\n' +
+      'import { t } from "../../i18n.js";\nexport const a = t("bad {{key}} here", { key: "k" });\n' +
         'export const b = { help: N_("a marked help text") };\n',
     );
     const dir = locales(() => {});

@@ -10,10 +10,10 @@ import {
   isReplaceableBotDir,
   MARKER,
   prepareBotDir,
-} from "../tools/botfleet.js";
-import { parseCpuTicks, parseStatusKb } from "../tools/procstats.js";
-import { splitToolArgs, withDefaultLogFlags } from "../tools/toolargs.js";
-import { tempDir } from "./helpers/net.js";
+} from "../../tools/botfleet.js";
+import { parseCpuTicks, parseStatusKb } from "../../tools/procstats.js";
+import { splitToolArgs, withDefaultLogFlags } from "../../tools/toolargs.js";
+import { tempDir } from "../helpers/net.js";
 
 describe("botDirName", () => {
   it("pads to the width of N, as the original did", () => {

@@ -6,8 +6,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseStatus, safeName, saveNew, type Upload, UploadServer } from "../supervisor/upload_server.js";
-import { freeTcpPort, tempDir } from "./helpers/net.js";
+import { parseStatus, safeName, saveNew, type Upload, UploadServer } from "../../supervisor/upload_server.js";
+import { freeTcpPort, tempDir } from "../helpers/net.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -2,9 +2,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { KEYS } from "../shared/config.js";
-import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS } from "../supervisor/options.js";
-import { REPO } from "./helpers/net.js";
+import { KEYS } from "../../shared/config.js";
+import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS } from "../../supervisor/options.js";
+import { REPO } from "../helpers/net.js";
 
 const readme = readFileSync(join(REPO, "README.md"), "utf8");
 const protocol = readFileSync(join(REPO, "protocol.md"), "utf8");

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { Channel } from "../shared/channel.js";
-import { ManualClock } from "../shared/clock.js";
-import { loadConfig } from "../shared/config.js";
-import { MemoryNetwork } from "../shared/memory_transport.js";
-import { channelOver } from "../shared/open.js";
-import { ReliableChannel } from "../shared/reliable/channel.js";
-import { drain, Group, type Peer, seqsFrom } from "./helpers/reliable_group.js";
+import { Channel } from "../../shared/channel.js";
+import { ManualClock } from "../../shared/clock.js";
+import { loadConfig } from "../../shared/config.js";
+import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { channelOver } from "../../shared/open.js";
+import { ReliableChannel } from "../../shared/reliable/channel.js";
+import { drain, Group, type Peer, seqsFrom } from "../helpers/reliable_group.js";
 
 const lossy = (rate: number, extra = {}) => ({
   lossRate: rate,

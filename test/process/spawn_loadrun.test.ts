@@ -1,8 +1,8 @@
 /** `npm run load` end to end, small: it runs, sees every bot, reports, and guards the original's bots. */
 import { networkInterfaces } from "node:os";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./helpers/net.js";
-import { processesUnder, runTool } from "./helpers/procs.js";
+import { tempDir } from "../helpers/net.js";
+import { processesUnder, runTool } from "../helpers/procs.js";
 
 describe("load report", () => {
   it("runs 3 bots for 2 s on a free port and reports what it saw", async () => {

@@ -11,11 +11,11 @@ import {
   printWarnings,
   startProgram,
   usage,
-} from "../shared/cli.js";
-import { ConfigError, KEYS } from "../shared/config.js";
-import { initI18n } from "../shared/i18n.js";
-import { levelFromFlags } from "../shared/log.js";
-import { tempDir } from "./helpers/net.js";
+} from "../../shared/cli.js";
+import { ConfigError, KEYS } from "../../shared/config.js";
+import { initI18n } from "../../shared/i18n.js";
+import { levelFromFlags } from "../../shared/log.js";
+import { tempDir } from "../helpers/net.js";
 
 const FLAGS = ["fg", "info", "debug", "help"];
 const KEYNAMES = Object.keys(KEYS);

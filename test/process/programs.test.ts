@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { KEYS } from "../shared/config.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "./helpers/net.js";
+import { KEYS } from "../../shared/config.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RstripLines, resolveResource, statusLine, tcpUploader } from "../dnabot/upload.js";
-import { freeTcpPort, tempDir } from "./helpers/net.js";
+import { RstripLines, resolveResource, statusLine, tcpUploader } from "../../dnabot/upload.js";
+import { freeTcpPort, tempDir } from "../helpers/net.js";
 
 const BOT = "0A1B2C3D";
 

@@ -4,16 +4,16 @@
  * command validation, what is sent, and when a script's requests count as answered.
  */
 import { describe, expect, it } from "vitest";
-import { Channel } from "../shared/channel.js";
-import { ManualClock } from "../shared/clock.js";
-import { parseLine } from "../shared/codec.js";
-import { MemoryNetwork } from "../shared/memory_transport.js";
-import { complete, parseCommand } from "../supervisor/commands.js";
-import { render } from "../supervisor/console.js";
-import { Roster } from "../supervisor/roster.js";
-import { rosterLines, Supervisor } from "../supervisor/supervisor.js";
-import type { Upload } from "../supervisor/upload_server.js";
-import type { ViewLine } from "../supervisor/watch.js";
+import { Channel } from "../../shared/channel.js";
+import { ManualClock } from "../../shared/clock.js";
+import { parseLine } from "../../shared/codec.js";
+import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { complete, parseCommand } from "../../supervisor/commands.js";
+import { render } from "../../supervisor/console.js";
+import { Roster } from "../../supervisor/roster.js";
+import { rosterLines, Supervisor } from "../../supervisor/supervisor.js";
+import type { Upload } from "../../supervisor/upload_server.js";
+import type { ViewLine } from "../../supervisor/watch.js";
 
 const HB = 1; // heartbeat, seconds
 

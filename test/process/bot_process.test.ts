@@ -7,11 +7,11 @@ import { createWriteStream, mkdirSync, readFileSync, symlinkSync, writeFileSync 
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Channel } from "../shared/channel.js";
-import { type ChanMessage, splitTags } from "../shared/codec.js";
-import { loadConfig } from "../shared/config.js";
-import { udpTransportFor } from "../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "./helpers/net.js";
+import { Channel } from "../../shared/channel.js";
+import { type ChanMessage, splitTags } from "../../shared/codec.js";
+import { loadConfig } from "../../shared/config.js";
+import { udpTransportFor } from "../../shared/open.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

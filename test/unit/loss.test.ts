@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../shared/clock.js";
-import { ConfigError, loadConfig } from "../shared/config.js";
-import { GilbertElliott, type LossSettings, LossSimulator, lossSettingsFrom } from "../shared/loss.js";
-import { MemoryNetwork } from "../shared/memory_transport.js";
-import { seededRng } from "../shared/random.js";
-import { drain } from "./helpers/reliable_group.js";
+import { ManualClock } from "../../shared/clock.js";
+import { ConfigError, loadConfig } from "../../shared/config.js";
+import { GilbertElliott, type LossSettings, LossSimulator, lossSettingsFrom } from "../../shared/loss.js";
+import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { seededRng } from "../../shared/random.js";
+import { drain } from "../helpers/reliable_group.js";
 
 const none: LossSettings = { lossRate: 0, lossBurst: 1, lossDir: "recv", dupRate: 0, reorderRate: 0 };
 

@@ -6,9 +6,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { splitTags } from "../shared/codec.js";
-import { freeTcpPort, freeUdpPort, tempDir } from "./helpers/net.js";
-import { alive, listen, processesUnder, runTool, senders, waitFor } from "./helpers/procs.js";
+import { splitTags } from "../../shared/codec.js";
+import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { alive, listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
 
 const SPAWN = "dist/tools/spawnBots.js";
 

@@ -2,8 +2,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freeTcpPort, freeUdpPort, tempDir } from "./helpers/net.js";
-import { listen, processesUnder, runTool, senders, waitFor } from "./helpers/procs.js";
+import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
 
 describe("demo", () => {
   const cleanups: (() => unknown)[] = [];

@@ -1,7 +1,7 @@
 /** The load report's arithmetic: heartbeats expected vs received, sequence gaps, process peaks. */
 import { describe, expect, it } from "vitest";
-import { parseLine } from "../shared/codec.js";
-import { ProcTracker, TrafficRecorder } from "../tools/load_stats.js";
+import { parseLine } from "../../shared/codec.js";
+import { ProcTracker, TrafficRecorder } from "../../tools/load_stats.js";
 
 function msg(line: string) {
   const r = parseLine(line);

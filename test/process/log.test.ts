@@ -7,8 +7,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { createLogger } from "../shared/log.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "./helpers/net.js";
+import { createLogger } from "../../shared/log.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

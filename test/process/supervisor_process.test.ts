@@ -8,10 +8,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeLine, parseDatagram, splitTags } from "../shared/codec.js";
-import { loadConfig } from "../shared/config.js";
-import { udpTransportFor } from "../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "./helpers/net.js";
+import { encodeLine, parseDatagram, splitTags } from "../../shared/codec.js";
+import { loadConfig } from "../../shared/config.js";
+import { udpTransportFor } from "../../shared/open.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -13,7 +13,7 @@ import {
   splitTags,
   WILDCARD,
   withTags,
-} from "../shared/codec.js";
+} from "../../shared/codec.js";
 
 const bytes = (s: string) => Buffer.from(s, "utf8");
 
