@@ -19,7 +19,7 @@ import {
   type ValueSource,
 } from "./config.js";
 import { initI18n, N_, resolveLang, t } from "./i18n.js";
-import { TransportError } from "./udp_transport.js";
+import { TransportError } from "./transport.js";
 
 export interface ParsedArgs {
   flags: Record<string, boolean>;

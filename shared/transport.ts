@@ -1,5 +1,7 @@
 /**
  * Transport: moves raw datagrams to and from the group. It knows nothing of the message format.
+ * TransportError (a socket failure, with its step and errno code) lives here too, so programs
+ * report it without importing the UDP implementation.
  * Implementations: UdpTransport (node:dgram multicast) and MemoryTransport (tests).
  * Wrappers (the loss simulator) implement the same interface around another transport.
  *
@@ -33,4 +35,22 @@ export interface Transport extends EventEmitter<TransportEvents> {
   localSource(): Source | undefined;
   /** Resolves once the transport can send and receive (sockets bound, group joined). */
   ready(): Promise<void>;
+}
+
+/** What the transport was doing when a socket failed (for the translated message, cli.ts). */
+export type TransportStep = "bind" | "join" | "bind-send" | "configure" | "open" | "use" | "send";
+
+/** A socket error with the facts people need to act on: what failed, where, and the errno code.
+ *  The message is English for logs; programs show describeTransportError() (translated). */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    override readonly cause?: unknown,
+    readonly step: TransportStep = "open",
+    readonly where?: { group: string; port: number; iface: string },
+  ) {
+    super(message);
+    this.name = "TransportError";
+  }
 }

@@ -10,7 +10,7 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
-import type { Source, Transport, TransportEvents } from "./transport.js";
+import { type Source, type Transport, TransportError, type TransportEvents, type TransportStep } from "./transport.js";
 
 export interface UdpOptions {
   group: string;
@@ -37,24 +37,6 @@ const FATAL = new Set([
   "EAFNOSUPPORT",
   "ENOPROTOOPT",
 ]);
-
-/** What the transport was doing when a socket failed (for the translated message, cli.ts). */
-export type TransportStep = "bind" | "join" | "bind-send" | "configure" | "open" | "use" | "send";
-
-/** A socket error with the facts people need to act on: what failed, where, and the errno code.
- *  The message is English for logs; programs show describeTransportError() (translated). */
-export class TransportError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-    override readonly cause?: unknown,
-    readonly step: TransportStep = "open",
-    readonly where?: { group: string; port: number; iface: string },
-  ) {
-    super(message);
-    this.name = "TransportError";
-  }
-}
 
 /** For IPv6, node wants the interface as `::%name`; find the name that owns the address. */
 export function ipv6InterfaceSpec(addr: string): string | undefined {

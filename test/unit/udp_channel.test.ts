@@ -12,7 +12,8 @@ import { Channel } from "../../shared/channel.js";
 import { describeTransportError } from "../../shared/cli.js";
 import type { ChanMessage } from "../../shared/codec.js";
 import type { Source } from "../../shared/transport.js";
-import { TransportError, UdpTransport } from "../../shared/udp_transport.js";
+import { TransportError } from "../../shared/transport.js";
+import { UdpTransport } from "../../shared/udp_transport.js";
 import { freeUdpPort, until } from "../helpers/net.js";
 
 const IFACE = "127.0.0.1";
