@@ -1,7 +1,14 @@
 /** Config: defaults < ./dnabot.ini [DNABot] (or -config FILE) < -key=value, and every bad input. */
 import { describe, expect, it } from "vitest";
 import { describeConfigError } from "../../shared/cli.js";
-import { ConfigError, type ConfigWarning, KEYS, type LoadOptions, loadConfig, stripQuotes } from "../../shared/config.js";
+import {
+  ConfigError,
+  type ConfigWarning,
+  KEYS,
+  type LoadOptions,
+  loadConfig,
+  stripQuotes,
+} from "../../shared/config.js";
 
 /** loadConfig over in-memory files: name → text. */
 function load(files: Record<string, string>, overrides: Record<string, string> = {}, configFile?: string) {
