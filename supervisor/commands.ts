@@ -5,6 +5,7 @@
  * typed).
  */
 import { encodeLine, formatBody, formatLine, isPeerId, splitTags, WILDCARD, withTags } from "../shared/codec.js";
+import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 
 /** Opcodes a supervisor sends. RSET is ours (the original planned it). */
@@ -61,7 +62,10 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
     }
   }
   if (!(SEND_OPCODES as readonly string[]).includes(word)) {
-    return { kind: "error", message: t("Unknown command {{cmd}}: type HELP for the list", { cmd: fields[0] }) };
+    return {
+      kind: "error",
+      message: t("Unknown command {{cmd}}: type HELP for the list", { cmd: printable(fields[0] as string) }),
+    };
   }
   const opcode = word as SendOpcode;
   const typedDest = rest[0];
@@ -69,7 +73,7 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
     return { kind: "error", message: t("{{opcode}} needs a destination: a bot id or *", { opcode }) };
   }
   if (typedDest !== WILDCARD && !isPeerId(typedDest)) {
-    return { kind: "error", message: t("{{dest}} is not a bot id or *", { dest: typedDest }) };
+    return { kind: "error", message: t("{{dest}} is not a bot id or *", { dest: printable(typedDest) }) };
   }
   const dest = typedDest === WILDCARD ? WILDCARD : (ctx.resolveDest?.(typedDest) ?? typedDest);
   let args: string[] = [];
@@ -80,7 +84,9 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
     if (splitTags([file]).words.length === 0) {
       return {
         kind: "error",
-        message: t("{{file}} looks like a tag (key=value) and cannot be sent as a file name", { file }),
+        message: t("{{file}} looks like a tag (key=value) and cannot be sent as a file name", {
+          file: printable(file),
+        }),
       };
     }
     args = withTags([file], { port: ctx.uploadPort });

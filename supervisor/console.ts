@@ -5,6 +5,7 @@
  * prompt. With piped input it is script mode: lines are commands, no prompt, no colour.
  */
 import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
+import { needsEscape, printable } from "../shared/escape.js";
 import type { ViewLine } from "./watch.js";
 
 const SGR = {
@@ -62,11 +63,13 @@ function styleOf(line: ViewLine): Style[] {
   }
 }
 
-/** One line of text for the terminal (no newline). */
+/** One line of text for the terminal (no newline). View lines are printable already; a line that
+ *  is not (a bug) is escaped here rather than let it reach the terminal raw. */
 export function render(line: ViewLine, colour: boolean): string {
+  const text = needsEscape(line.text) ? printable(line.text) : line.text;
   const styles = colour ? styleOf(line) : [];
-  if (styles.length === 0) return line.text;
-  return `\x1b[${styles.map((s) => SGR[s]).join(";")}m${line.text}\x1b[0m`;
+  if (styles.length === 0) return text;
+  return `\x1b[${styles.map((s) => SGR[s]).join(";")}m${text}\x1b[0m`;
 }
 
 export interface ConsoleOptions {

@@ -7,6 +7,7 @@
 import type { GroupChannel } from "../shared/channel.js";
 import type { Clock } from "../shared/clock.js";
 import { formatBody, formatLine, WILDCARD } from "../shared/codec.js";
+import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import type { Logger } from "../shared/log.js";
 import type { Source } from "../shared/transport.js";
@@ -65,12 +66,13 @@ export class Supervisor {
       quiet: opts.quiet,
     });
     opts.channel.on("message", (msg, source) => {
-      opts.accessLog?.(`${this.stamp()} ${where(source)} ${msg.text}`);
+      opts.accessLog?.(`${this.stamp()} ${where(source)} ${printable(msg.text)}`);
       this.view.receive(msg, source);
     });
     opts.channel.on("invalid", (reason, text, source) => {
-      opts.logger?.debug({ reason, text, from: where(source) }, "malformed datagram dropped");
-      opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} ${JSON.stringify(text)}`);
+      const safe = printable(text);
+      opts.logger?.debug({ reason, text: safe, from: where(source) }, "malformed datagram dropped");
+      opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} "${safe}"`);
     });
     opts.channel.on("warning", (err) => opts.logger?.warn(err.message));
   }
@@ -147,7 +149,7 @@ export class Supervisor {
     }
     this.sent++;
     const text = formatLine(this.opts.channel.id, seq, formatBody(opcode, dest, args));
-    this.opts.accessLog?.(`${this.stamp()} sent ${text}`);
+    this.opts.accessLog?.(`${this.stamp()} sent ${printable(text)}`);
     this.view.sent(text, opcode);
     if (opcode === "UPLD" || opcode === "PING") this.lastRequestAt = this.opts.clock.now();
     if (opcode === "UPLD") {
@@ -158,16 +160,19 @@ export class Supervisor {
 
   /** Show an upload: its lines as received, EOF after a status line alone, and what was saved. */
   onUpload(u: Upload): void {
-    const who = u.botId ?? u.from.address;
+    const who = printable(u.botId ?? u.from.address);
     if (u.botId) this.awaited.delete(u.botId);
     if (u.data.length === 0) {
-      this.view.show({ kind: "warning", text: t("Empty upload from {{address}}", { address: u.from.address }) });
+      this.view.show({
+        kind: "warning",
+        text: t("Empty upload from {{address}}", { address: printable(u.from.address) }),
+      });
       return;
     }
     const lines = u.data.toString("utf8").split(/\r?\n/);
     if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
     lines.forEach((text, i) => {
-      this.view.show({ kind: "upload", text, status: i === 0 ? u.code : undefined });
+      this.view.show({ kind: "upload", text: printable(text), status: i === 0 ? u.code : undefined });
     });
     if (lines.length === 1) this.view.show({ kind: "upload", text: "EOF" });
     if (u.truncated) {
@@ -188,11 +193,11 @@ export class Supervisor {
         text: t("The upload from {{who}} was still arriving at shutdown and was cut off", { who }),
       });
     }
-    if (u.savedAs) this.view.show({ kind: "upload", text: t("(saved as {{path}})", { path: u.savedAs }) });
+    if (u.savedAs) this.view.show({ kind: "upload", text: t("(saved as {{path}})", { path: printable(u.savedAs) }) });
     if (u.saveError) {
       this.view.show({
         kind: "warning",
-        text: t("Could not save the upload from {{who}}: {{error}}", { who, error: u.saveError.message }),
+        text: t("Could not save the upload from {{who}}: {{error}}", { who, error: printable(u.saveError.message) }),
       });
     }
   }
@@ -231,8 +236,8 @@ export function rosterLines(members: readonly Member[], now: number): string[] {
   if (members.length === 0) return [t("No members heard yet.")];
   const head = [t("ID"), t("ADDRESS"), t("HEARD"), t("STATE"), t("NEWS"), t("PROGRAM")];
   const rows = members.map((m) => [
-    m.id,
-    m.address,
+    printable(m.id),
+    printable(m.address),
     t("{{seconds}}s ago", { seconds: Math.max(0, Math.round((now - m.lastHeard) / 1000)) }),
     m.kind === "supervisor"
       ? t("supervisor")

@@ -11,6 +11,7 @@
  */
 import type { Clock, TimerId } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
+import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import type { Source } from "../shared/transport.js";
 import type { BotState, LeaveReason, Roster, RosterEvent } from "./roster.js";
@@ -34,6 +35,7 @@ export type LineKind =
 
 export interface ViewLine {
   kind: LineKind;
+  /** Safe to print: whatever came from the network in it went through printable(). */
   text: string;
   opcode?: string;
   state?: BotState;
@@ -76,7 +78,7 @@ export function reasonText(reason: LeaveReason): string {
 }
 
 export function eventLine(ev: RosterEvent): ViewLine {
-  const id = ev.member.id;
+  const id = printable(ev.member.id);
   switch (ev.kind) {
     case "joined":
       return { kind: "event", sign: "+", text: t("+ {{id}} joined", { id }) };
@@ -85,7 +87,7 @@ export function eventLine(ev: RosterEvent): ViewLine {
     case "collision":
       return {
         kind: "warning",
-        text: t("Another peer ({{address}}) sends with our id {{id}}", { address: ev.source.address, id }),
+        text: t("Another peer ({{address}}) sends with our id {{id}}", { address: printable(ev.source.address), id }),
       };
   }
 }
@@ -136,13 +138,13 @@ export class TrafficView {
     const events = this.opts.roster.observe(msg, source, this.opts.clock.now());
     const state = this.opts.roster.get(msg.sender)?.state ?? stateOfExit(events);
     for (const ev of events) if (ev.kind !== "left") this.show(eventLine(ev));
-    this.show({ kind: "traffic", text: msg.text, opcode: msg.opcode, state });
+    this.show({ kind: "traffic", text: printable(msg.text), opcode: msg.opcode, state });
     for (const ev of events) if (ev.kind === "left") this.show(eventLine(ev));
   }
 
   /** A message we sent (the original's supervisor saw its own commands come back). */
   sent(text: string, opcode: string): void {
-    this.show({ kind: "own", text, opcode });
+    this.show({ kind: "own", text: printable(text), opcode });
   }
 
   /** Show a line now, or hold it while paused; -quiet filters here. */

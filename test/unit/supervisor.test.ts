@@ -381,6 +381,55 @@ describe("malformed datagrams", () => {
   });
 });
 
+describe("hostile text is printed escaped", () => {
+  it("a CR or an escape sequence in a datagram cannot draw fake lines or set the title", async () => {
+    const s = setup();
+    const bot = s.peer("3F2A91BC");
+    bot.say("BEAT", "Beep\r-", "3F2A91BC", "left", "(killed)");
+    bot.say("NEWS", "\x1b]0;pwned\x07\x1b[2J", "\u009b31m", "\u202Egnp.exe");
+    await s.clock.run(10);
+    const out = s.lines.map((l) => render(l, true));
+    expect(s.texts("traffic")).toEqual([
+      "3F2A91BC 1 BEAT * Beep\\r- 3F2A91BC left (killed)",
+      "3F2A91BC 2 NEWS * \\x1b]0;pwned\\x07\\x1b[2J \\x9b31m \\u202egnp.exe",
+    ]);
+    // Only our own colour codes reach the terminal.
+    for (const o of out) expect(o.replace(/\x1b\[[0-9;]*m/g, "")).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202e]/);
+    expect(s.texts("event")).toEqual(["+ 3F2A91BC joined"]);
+    expect(s.access.join("\n")).not.toMatch(/[\r\x1b\x07\x9b\u202e]/);
+    expect(s.access[0]).toContain("Beep\\r- 3F2A91BC left (killed)");
+  });
+
+  it("malformed datagrams reach the error log escaped", async () => {
+    const s = setup();
+    s.net.endpoint("127.0.0.7").send(Buffer.from("bad\x1b]0;t\x07\r"));
+    await s.clock.run(10);
+    expect(s.errors).toEqual(['2025-01-02T03:04:05.000Z 127.0.0.7:40001 too-few-fields "bad\\x1b]0;t\\x07"']);
+  });
+
+  it("upload lines, the status line and the sender's words are escaped", () => {
+    const s = setup();
+    s.sup.onUpload({
+      from: { address: "127.0.0.2", port: 5555 },
+      data: Buffer.from("200 AAAA0001:results.data\r\nok\rfake\n\x1b[2Jgone\u009b\n"),
+      status: "200 AAAA0001:results.data",
+      code: 200,
+      botId: "AAAA0001",
+      file: "results.data",
+      truncated: false,
+      timedOut: false,
+      savedAs: undefined,
+      saveError: undefined,
+    });
+    expect(s.texts("upload")).toEqual(["200 AAAA0001:results.data", "ok\\rfake", "\\x1b[2Jgone\\x9b"]);
+  });
+
+  it("a rendered line that was not escaped (a bug) is escaped at the terminal", () => {
+    expect(render({ kind: "reply", text: "a\x1b[2Jb\\" }, false)).toBe("a\\x1b[2Jb\\\\");
+    expect(render({ kind: "reply", text: "a\\x1b" }, false)).toBe("a\\x1b");
+  });
+});
+
 describe("uploads shown and script end", () => {
   const upload = (data: string, over: Partial<Upload> = {}): Upload => ({
     from: { address: "127.0.0.2", port: 5555 },
