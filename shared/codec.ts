@@ -27,6 +27,12 @@ export interface ChanMessage {
   rest: string;
   /** The whole line as received (trimmed). */
   text: string;
+  /** With a group key (shared/keys/): true when the MAC verified, false for an unsigned message
+   *  let through by acceptUnsigned. Absent when we hold no key. */
+  verified?: boolean;
+  /** The MAC trailer as received (`ts=… sid=… mac=…`), taken off the message; an RSND of the
+   *  message carries it again so receivers verify the original. */
+  auth?: string;
 }
 
 /** Why a datagram was rejected. Stable identifiers: they are counter names and log fields. */

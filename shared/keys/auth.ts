@@ -1,0 +1,193 @@
+/**
+ * GroupAuth: what a Channel holds when the group has a key. It signs every line sent (mac.ts)
+ * and opens every line received: checks the MAC against every key of the ring, then freshness
+ * (replay.ts), and says whether the message verified. Refusals are counted by reason.
+ *
+ * Without a key there is no GroupAuth: lines go out unsigned, as the original's, and a received
+ * trailer is only taken off (stripTrailer) so that our unkeyed programs see messages as sent.
+ * Pure apart from the injected wall clock; the session id is random unless given.
+ */
+import { type ChanMessage, parseLine } from "../codec.js";
+import type { Keyring } from "./keyring.js";
+import { AUTH_OVERHEAD, newSessionId, signLine, splitTrailer, verifyMac } from "./mac.js";
+import { ReplayGuard, type ReplayStats } from "./replay.js";
+
+/** Why a received datagram was refused. Stable identifiers: counter names and log fields. */
+export type RefuseReason =
+  /** No trailer, and unsigned members are not accepted (or: unsequenced, or claiming the id of a
+   *  member whose messages verify). */
+  | "unsigned"
+  /** A trailer that is not whole and well formed (truncated, altered). */
+  | "bad-trailer"
+  /** The MAC matches no key of the ring (forged, altered, or another group's key). */
+  | "bad-mac"
+  | "future"
+  | "before-start"
+  | "too-old"
+  | "replay";
+
+export const REFUSE_REASONS: readonly RefuseReason[] = [
+  "unsigned",
+  "bad-trailer",
+  "bad-mac",
+  "future",
+  "before-start",
+  "too-old",
+  "replay",
+];
+
+export interface AuthStats {
+  signed: number;
+  verified: number;
+  /** Unsigned messages let through because acceptUnsigned is on. */
+  unsignedAccepted: number;
+  refused: number;
+  refusedByReason: Partial<Record<RefuseReason, number>>;
+  /** Verified with a key other than the signing one (rotation under way). */
+  verifiedByOldKey: number;
+  replay: ReplayStats;
+}
+
+export interface GroupAuthOptions {
+  ring: Keyring;
+  /** Let unsigned sequenced messages through, marked unverified (mixed groups with the
+   *  original's programs, which cannot sign). Default false. */
+  acceptUnsigned?: boolean;
+  /** Wall clock, ms since 1970 (the timestamps). Default Date.now. */
+  wallClock?: () => number;
+  /** Clock disagreement plus transit accepted, ms. Default 10 s. */
+  windowMs?: number;
+  /** How old a copy embedded in an RSND may be beyond the window, ms. Default 60 s (holdTime). */
+  repairAgeMs?: number;
+  /** Our session id (tests); default random. */
+  sid?: string;
+  maxSessions?: number;
+  /** Most sender ids remembered as verified (acceptUnsigned: their id is not accepted
+   *  unsigned). Default 4096. */
+  maxVerifiedSenders?: number;
+}
+
+export type Opened = { ok: true; msg: ChanMessage } | { ok: false; reason: RefuseReason };
+
+export class GroupAuth {
+  readonly ring: Keyring;
+  readonly sid: string;
+  readonly acceptUnsigned: boolean;
+  /** Bytes the trailer may add to a line. */
+  readonly overhead = AUTH_OVERHEAD;
+  readonly stats: AuthStats;
+  private readonly wall: () => number;
+  private readonly guard: ReplayGuard;
+  /** Sender ids heard with a valid MAC, least recently heard first. */
+  private readonly verifiedSenders = new Map<string, true>();
+  private readonly maxVerifiedSenders: number;
+  private lastTs = 0;
+
+  constructor(opts: GroupAuthOptions) {
+    this.ring = opts.ring;
+    this.acceptUnsigned = opts.acceptUnsigned ?? false;
+    this.wall = opts.wallClock ?? Date.now;
+    this.sid = opts.sid ?? newSessionId();
+    this.maxVerifiedSenders = opts.maxVerifiedSenders ?? 4096;
+    this.guard = new ReplayGuard({
+      startedAt: this.wall(),
+      windowMs: opts.windowMs ?? 10_000,
+      repairAgeMs: opts.repairAgeMs ?? 60_000,
+      ownSid: this.sid,
+      maxSessions: opts.maxSessions,
+    });
+    this.stats = {
+      signed: 0,
+      verified: 0,
+      unsignedAccepted: 0,
+      refused: 0,
+      refusedByReason: {},
+      verifiedByOldKey: 0,
+      replay: this.guard.stats,
+    };
+  }
+
+  /** The line as sent: with its trailer, signed with the ring's first key. */
+  sign(line: string): string {
+    // Never two datagrams of one session with the same ts going backwards (a clock step back).
+    const ts = Math.max(Math.floor(this.wall()), this.lastTs);
+    this.lastTs = ts;
+    this.stats.signed++;
+    return signLine(line, this.ring.signing, ts, this.sid);
+  }
+
+  /** Whether a sender id has been heard with a valid MAC (recently enough to be remembered). */
+  isVerifiedSender(id: string): boolean {
+    return this.verifiedSenders.has(id);
+  }
+
+  /**
+   * Open a received message (parsed with its trailer). `repair`: a copy embedded in an RSND.
+   * Returns the message without its trailer, `verified` true, `auth` the trailer; or an unsigned
+   * message marked `verified: false` when acceptUnsigned allows it; or the reason for refusing.
+   */
+  open(msg: ChanMessage, repair = false): Opened {
+    const tr = splitTrailer(msg.text);
+    if (tr.kind === "none") {
+      // Unsequenced messages are the reliability layer's (and a NACK, SKIP or LAST could steer
+      // repairs): never unsigned. Nor the id of a member whose messages verify.
+      if (!this.acceptUnsigned || msg.seq === 0 || this.verifiedSenders.has(msg.sender)) return this.refuse("unsigned");
+      this.stats.unsignedAccepted++;
+      return { ok: true, msg: { ...msg, verified: false } };
+    }
+    if (tr.kind === "malformed") return this.refuse("bad-trailer");
+    const key = verifyMac(this.ring.verifying, tr.signed, tr.mac);
+    if (key < 0) return this.refuse("bad-mac");
+    const inner = parseLine(tr.line);
+    // The header is part of what was signed, so it parses; anything else is a malformed trailer.
+    if (!inner.ok || inner.msg.sender !== msg.sender || inner.msg.seq !== msg.seq) return this.refuse("bad-trailer");
+    const verdict = this.guard.admit(
+      msg.sender,
+      tr.sid,
+      msg.seq,
+      tr.ts,
+      tr.mac.toString("base64url"),
+      this.wall(),
+      repair,
+    );
+    if (verdict !== "ok") return this.refuse(verdict);
+    this.stats.verified++;
+    if (key > 0) this.stats.verifiedByOldKey++;
+    this.noteVerified(msg.sender);
+    return { ok: true, msg: { ...inner.msg, verified: true, auth: tr.trailer } };
+  }
+
+  private noteVerified(id: string): void {
+    if (this.verifiedSenders.has(id)) this.verifiedSenders.delete(id);
+    else if (this.verifiedSenders.size >= this.maxVerifiedSenders) {
+      const first = this.verifiedSenders.keys().next();
+      if (!first.done) this.verifiedSenders.delete(first.value);
+    }
+    this.verifiedSenders.set(id, true);
+  }
+
+  private refuse(reason: RefuseReason): Opened {
+    this.stats.refused++;
+    this.stats.refusedByReason[reason] = (this.stats.refusedByReason[reason] ?? 0) + 1;
+    return { ok: false, reason };
+  }
+}
+
+/** Without a key: take a well-formed trailer off (unverified), so messages look as sent. The
+ *  trailer is kept in `auth` so that an RSND of the message still carries the original MAC. */
+export function stripTrailer(msg: ChanMessage): ChanMessage {
+  const last = msg.args[msg.args.length - 1];
+  if (last === undefined || !last.startsWith("mac=")) return msg;
+  const tr = splitTrailer(msg.text);
+  if (tr.kind !== "signed") return msg;
+  const inner = parseLine(tr.line);
+  if (!inner.ok) return msg;
+  return { ...inner.msg, auth: tr.trailer };
+}
+
+/** Counters as `reason N, reason N` (logs, WHO), in a stable order; empty when none. */
+export function refusedSummary(byReason: Partial<Record<RefuseReason, number>>): string {
+  return REFUSE_REASONS.filter((r) => (byReason[r] ?? 0) > 0)
+    .map((r) => `${r} ${byReason[r]}`)
+    .join(", ");
+}
