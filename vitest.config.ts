@@ -10,5 +10,9 @@ export default defineConfig({
     // Process and lab tests spawn real programs; keep parallelism modest on a 2-core machine.
     maxWorkers: 2,
     reporters: ["default"],
+    // Every worker and program gets a private, empty TMPDIR; anything left in it fails the run.
+    globalSetup: ["test/helpers/temp_guard.ts"],
+    // tempDir()s a test file forgot are removed when it ends.
+    setupFiles: ["test/helpers/sweep.ts"],
   },
 });

@@ -1,9 +1,11 @@
 /**
- * A fleet of bot processes, each in its own directory made fresh from a prototype: the part
- * spawnBots, the demo and the load report share. It prepares the directories (and refuses to
- * delete anything that is not one of ours), starts the processes, sends each one's output to its
- * directory's bot.out (and, when tailing, line by line to a listener), stops them with a signal
- * and SIGKILL after a grace period, and counts how each one ended.
+ * A fleet of bot processes, each in its own directory made from a prototype: the part
+ * spawnBots, the demo and the load report share. Every run makes its own fresh directory
+ * (makeRunDir, mkdtemp) and the bot directories in it, and never deletes anything: a bot that
+ * ended keeps its directory and output, and a replacement gets a new one. It starts the
+ * processes, sends each one's output to its directory's bot.out (and, when tailing, line by line
+ * to a listener), stops them with a signal and SIGKILL after a grace period, and counts how each
+ * one ended.
  *
  * Children are started in their own process group (so a Ctrl-C at the terminal reaches only the
  * fleet's owner, which then stops them one by one) and watch a pipe from us through
@@ -11,19 +13,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
-import {
-  closeSync,
-  cpSync,
-  createWriteStream,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { closeSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -32,8 +24,6 @@ import { fileURLToPath } from "node:url";
 export type Ending = "lifespan" | "killed" | "signalled" | "crashed" | "forced";
 export const ENDINGS: readonly Ending[] = ["lifespan", "killed", "signalled", "crashed", "forced"];
 
-/** Marker file in every directory we make, so we only ever delete our own. */
-export const MARKER = ".mcastbots-bot";
 /** Each bot's stdout and stderr, in its directory. */
 export const OUTPUT_FILE = "bot.out";
 
@@ -78,7 +68,7 @@ export function detectBotId(line: string): string | undefined {
 
 export class FleetError extends Error {
   constructor(
-    readonly kind: "not-ours" | "no-proto",
+    readonly kind: "no-proto",
     readonly path: string,
   ) {
     super(`${kind}: ${path}`);
@@ -87,32 +77,18 @@ export class FleetError extends Error {
 }
 
 /**
- * May `path` be deleted to make a fresh bot directory? Only a real directory (not a link) named
- * PREFIXdigits directly in `base`, holding our marker or, from the original's spawnBots, a
- * dnabot.ini.
+ * A fresh, empty directory for one run of a tool, `<tmpdir>/mcastbots-TOOL-XXXXXX` (mkdtemp:
+ * never an existing one, so runs at the same time never share or delete each other's files).
  */
-export function isReplaceableBotDir(path: string, base: string, prefix: string): boolean {
-  if (resolve(dirname(path)) !== resolve(base)) return false;
-  if (!new RegExp(`^${prefix}\\d+$`).test(basename(path))) return false;
-  const st = lstatSync(path, { throwIfNoEntry: false });
-  // lstat: a symbolic link is not a directory here, so links are never followed into.
-  if (!st?.isDirectory()) return false;
-  return existsSync(join(path, MARKER)) || existsSync(join(path, "dnabot.ini"));
+export function makeRunDir(tool: string, base: string = tmpdir()): string {
+  return mkdtempSync(join(base, `mcastbots-${tool}-`));
 }
 
-/** Make `path` a fresh copy of `proto` (replacing an old bot directory; throws FleetError). */
-export function prepareBotDir(path: string, base: string, prefix: string, proto: string | undefined): void {
-  if (lstatSync(path, { throwIfNoEntry: false })) {
-    if (!isReplaceableBotDir(path, base, prefix)) throw new FleetError("not-ours", path);
-    rmSync(path, { recursive: true, force: true });
-  }
-  if (proto !== undefined) {
-    if (!existsSync(proto)) throw new FleetError("no-proto", proto);
-    cpSync(proto, path, { recursive: true });
-  } else {
-    mkdirSync(path, { recursive: true });
-  }
-  writeFileSync(join(path, MARKER), "made by MCastBots spawnBots; deleted and remade on the next run\n");
+/** Make `path` (which must not exist: mkdir fails rather than reuse it) a copy of `proto`. */
+export function makeBotDir(path: string, proto: string | undefined): void {
+  if (proto !== undefined && !existsSync(proto)) throw new FleetError("no-proto", proto);
+  mkdirSync(path);
+  if (proto !== undefined) cpSync(proto, path, { recursive: true });
 }
 
 export interface BotCommand {
@@ -134,8 +110,8 @@ export function nodeProgramCommand(repo: string, program: string, args: readonly
 
 export interface FleetOptions {
   count: number;
-  /** Directory the bot directories are made in (the system temp dir). */
-  baseDir: string;
+  /** This run's own fresh directory (makeRunDir); the bot directories are made in it. */
+  runDir: string;
   /** Bot directory names are PREFIX + number. */
   prefix: string;
   /** Copied into every bot directory; undefined: start from an empty one. */
@@ -179,40 +155,37 @@ export class BotFleet extends EventEmitter<FleetEvents> {
   private readonly graceMs: number;
   private killTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  /** How many times a bot was started again by respawn(). */
-  respawns = 0;
+  /** How many bots were started by replace(). */
+  replacements = 0;
 
   constructor(private readonly opts: FleetOptions) {
     super();
     this.stopSignal = opts.stopSignal ?? "SIGTERM";
     this.graceMs = opts.graceMs ?? 5000;
     this.bots = [];
-    for (let i = 1; i <= opts.count; i++) {
-      const name = botDirName(opts.prefix, i, opts.count);
-      this.bots.push({
-        index: i,
-        name,
-        dir: join(opts.baseDir, name),
-        pid: undefined,
-        id: undefined,
-        child: undefined,
-        stopRequested: false,
-        forced: false,
-        ended: undefined,
-      });
-    }
+    for (let i = 1; i <= opts.count; i++) this.bots.push(this.newBot());
   }
 
-  /** Make every bot directory fresh. Throws FleetError before touching anything not ours. */
+  /** The next bot, numbered after every bot so far (replacements included). */
+  private newBot(): BotProcess {
+    const index = this.bots.length + 1;
+    const name = botDirName(this.opts.prefix, index, this.opts.count);
+    return {
+      index,
+      name,
+      dir: join(this.opts.runDir, name),
+      pid: undefined,
+      id: undefined,
+      child: undefined,
+      stopRequested: false,
+      forced: false,
+      ended: undefined,
+    };
+  }
+
+  /** Make every bot's directory, a copy of the prototype, in the run directory (throws FleetError). */
   prepare(): void {
-    for (const b of this.bots) {
-      if (
-        lstatSync(b.dir, { throwIfNoEntry: false }) &&
-        !isReplaceableBotDir(b.dir, this.opts.baseDir, this.opts.prefix)
-      )
-        throw new FleetError("not-ours", b.dir);
-    }
-    for (const b of this.bots) prepareBotDir(b.dir, this.opts.baseDir, this.opts.prefix, this.opts.protoDir);
+    for (const b of this.bots) makeBotDir(b.dir, this.opts.protoDir);
   }
 
   /** Start the bots one after another (each once its process exists). Stops early if stop() is called. */
@@ -223,13 +196,18 @@ export class BotFleet extends EventEmitter<FleetEvents> {
     }
   }
 
-  /** Start a bot again in a fresh directory (the demo keeps its group lively). */
-  async respawn(b: BotProcess): Promise<void> {
-    if (this.stopping || !b.ended) return;
-    prepareBotDir(b.dir, this.opts.baseDir, this.opts.prefix, this.opts.protoDir);
-    Object.assign(b, { pid: undefined, id: undefined, stopRequested: false, forced: false, ended: undefined });
-    this.respawns++;
+  /**
+   * Start a new bot, in a new directory, in place of one that ended (the demo keeps its group
+   * lively). The one that ended keeps its directory, its output and its place in the tally.
+   */
+  async replace(ended: BotProcess): Promise<BotProcess | undefined> {
+    if (this.stopping || !ended.ended) return undefined;
+    const b = this.newBot();
+    makeBotDir(b.dir, this.opts.protoDir);
+    this.bots.push(b);
+    this.replacements++;
     await this.startOne(b);
+    return b;
   }
 
   private startOne(b: BotProcess): Promise<void> {
@@ -343,7 +321,7 @@ export class BotFleet extends EventEmitter<FleetEvents> {
     return this.bots.filter((b) => b.pid !== undefined).length;
   }
 
-  /** How many ended how. */
+  /** How each bot that ran ended, each counted once (replacements are bots of their own). */
   tally(): Record<Ending, number> {
     const counts = Object.fromEntries(ENDINGS.map((e) => [e, 0])) as Record<Ending, number>;
     for (const b of this.bots) if (b.ended) counts[b.ended.ending]++;

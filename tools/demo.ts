@@ -1,20 +1,32 @@
 /**
  * `npm run demo [-- -bots=N] [options]`: a newcomer's first look. A handful of lively bots in
- * the background (each in <tmpdir>/DemoBotN, output in bot.out there; a bot that leaves is
- * replaced after a few seconds) and a supervisor in the foreground on the host-local group.
- * When the supervisor ends (QUIT, Ctrl-D, Ctrl-C, or the end of piped input) the bots are stopped.
+ * the background and a supervisor in the foreground, on the host-local group at a free port of
+ * their own (so two demos, or a demo and the tests, never meet), all in a fresh run directory
+ * <tmpdir>/mcastbots-demo-XXXXXX: the bots in DemoBotN (output in bot.out there; a bot that
+ * leaves is replaced after a few seconds by a new one in a new directory), the supervisor's
+ * uploads in uploads/. When the supervisor ends (QUIT, Ctrl-D, Ctrl-C, or the end of piped
+ * input) the bots are stopped, how each one ended is counted, their directories are removed and
+ * the uploads kept.
  *
  * Options that are configuration keys both programs know (-chanPort=, -lang=, ...) go to the
  * bots and the supervisor; anything else (-quiet, -uploadDir=, ...) only to the supervisor.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { KEYS } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
-import { BotFleet, FleetError, nodeBotCommand, nodeProgramCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
+import {
+  BotFleet,
+  FleetError,
+  makeRunDir,
+  nodeBotCommand,
+  nodeProgramCommand,
+  OUTPUT_FILE,
+  repoRoot,
+} from "./botfleet.js";
 import { fleetErrorText, tallyLine } from "./fleet_text.js";
+import { freeUdpPort } from "./ports.js";
 import { checkBotArgs, initToolLanguage, splitToolArgs } from "./toolargs.js";
 
 const PROG = "demo";
@@ -29,7 +41,7 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["bots"]);
+const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["bots", "uploadDir"]);
 initToolLanguage(args.botArgs);
 if (args.flags.has("help") || args.flags.has("h") || args.positional.length > 0) {
   process.stdout.write(
@@ -38,7 +50,10 @@ if (args.flags.has("help") || args.flags.has("h") || args.positional.length > 0)
       t("Starts {{n}} bots in the background and a supervisor in the foreground on this computer's group.", {
         n: DEFAULT_BOTS,
       }),
-      t("Configuration options (-chanPort=8421, -lang=fr, ...) go to both; others (-quiet) to the supervisor."),
+      t("The group port is a free one unless -chanPort=N is given; uploads go to the run's uploads folder."),
+      t(
+        "Configuration options (-chanPort=N, -lang=fr, ...) go to both; others (-quiet, -uploadDir=DIR) to the supervisor.",
+      ),
     ].join("\n")}\n`,
   );
   process.exit(args.positional.length > 0 ? 2 : 0);
@@ -54,30 +69,47 @@ function sharedWithBots(arg: string): boolean {
   const m = /^--?([A-Za-z]\w*)=/.exec(arg);
   return m !== null && Object.keys(KEYS).some((k) => k.toLowerCase() === m[1]!.toLowerCase());
 }
-const supervisorArgs = args.botArgs;
-const forBots = args.botArgs.filter(sharedWithBots);
+/** The value of -key=value among the options, if given (the last one wins, as for the programs). */
+function given(key: string): string | undefined {
+  const re = new RegExp(`^--?${key}=(.*)$`, "is");
+  return args.botArgs
+    .map((a) => re.exec(a)?.[1])
+    .filter((v) => v !== undefined)
+    .pop();
+}
+
+// A group port of our own unless one was asked for: two demos on one computer never meet.
+const ownPort = given("chanPort") === undefined ? [`-chanPort=${await freeUdpPort()}`] : [];
+const forBots = [...ownPort, ...args.botArgs.filter(sharedWithBots)];
 const config = checkBotArgs(PROG, [...LIVELY, ...forBots]);
 
 const repo = repoRoot();
-const base = tmpdir();
+const runDir = makeRunDir(PROG);
+const uploadDir = resolve(args.values.get("uploadDir") ?? join(runDir, "uploads"));
+const supervisorArgs = [...ownPort, ...args.botArgs, `-uploadDir=${uploadDir}`];
 const fleet = new BotFleet({
   count,
-  baseDir: base,
+  runDir,
   prefix: "DemoBot",
   protoDir: join(repo, "proto"),
   // Staggered lifespans: bots leave (and are replaced) one at a time, every half minute or so.
-  command: (_dir, i) => nodeBotCommand(repo, [...LIVELY, `-lifespan=${60 + 30 * i}`, ...forBots]),
+  command: (_dir, i) => nodeBotCommand(repo, [...LIVELY, `-lifespan=${60 + 30 * (1 + ((i - 1) % count))}`, ...forBots]),
 });
+
+/** The bots' directories are ours, made in this run: they go at the end; the uploads stay. */
+function cleanUp(): void {
+  for (const b of fleet.bots) rmSync(b.dir, { recursive: true, force: true });
+  const kept = readdirSync(runDir);
+  if (kept.length === 0) rmSync(runDir, { recursive: true, force: true });
+}
+
 try {
   fleet.prepare();
 } catch (e) {
+  cleanUp();
   if (e instanceof FleetError) fail(fleetErrorText(PROG, e), 1);
   throw e;
 }
-
-// The supervisor runs in its own scratch directory (its uploads are saved there).
-const supDir = join(base, "MCastBots-demo-supervisor");
-mkdirSync(supDir, { recursive: true });
 
 let supervisor: ChildProcess | undefined;
 process.on("exit", () => {
@@ -94,20 +126,29 @@ for (const sig of ["SIGTERM", "SIGHUP"] as const) {
 }
 
 const group = `${config.chanAddr} port ${config.chanPort}`;
+const watch = [
+  "node supervisor",
+  `-chanPort=${config.chanPort}`,
+  ...(given("chanAddr") !== undefined ? [`-chanAddr=${config.chanAddr}`] : []),
+  ...(given("chanIface") !== undefined ? [`-chanIface=${config.chanIface}`] : []),
+].join(" ");
 process.stdout.write(
-  `${t("Demo: {{n}} bots join group {{group}} on this computer; their logs are {{logs}}.", {
-    n: count,
-    group,
-    logs: join(base, "DemoBotN", OUTPUT_FILE),
-  })}\n`,
-);
-process.stdout.write(
-  `${t("Type HELP for the commands (try PING *, WHO, UPLD <id>, KILL <id>); QUIT or Ctrl-D leaves and stops the bots.")}\n\n`,
+  `${[
+    t("Demo: {{n}} bots join group {{group}} on this computer; their logs are {{logs}} while the demo runs.", {
+      n: count,
+      group,
+      logs: join(runDir, "DemoBotN", OUTPUT_FILE),
+    }),
+    t("Uploads are saved in {{dir}}", { dir: uploadDir }),
+    t("To watch from another terminal: {{command}}", { command: watch }),
+    t("Type HELP for the commands (try PING *, WHO, UPLD <id>, KILL <id>); QUIT or Ctrl-D leaves and stops the bots."),
+  ].join("\n")}\n\n`,
 );
 
 const sup = nodeProgramCommand(repo, join(repo, "supervisor"), supervisorArgs);
+// In the run directory: it reads no dnabot.ini of the user's.
 supervisor = spawn(sup.file, sup.args, {
-  cwd: supDir,
+  cwd: runDir,
   env: { ...process.env, MCASTBOTS_PARENT_FD: "3" },
   stdio: ["inherit", "inherit", "inherit", "pipe"],
 });
@@ -123,7 +164,15 @@ const supervisorEnded = new Promise<number>((done) => {
 
 fleet.on("ended", (b) => {
   if (fleet.isStopping) return;
-  setTimeout(() => void fleet.respawn(b), RESPAWN_DELAY * 1000).unref();
+  setTimeout(() => {
+    fleet
+      .replace(b)
+      .catch((e: Error) =>
+        process.stderr.write(
+          `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog: PROG, name: b.name, error: e.message })}\n`,
+        ),
+      );
+  }, RESPAWN_DELAY * 1000).unref();
 });
 fleet.on("spawnError", (b, err) =>
   process.stderr.write(
@@ -135,4 +184,7 @@ void fleet.start();
 const code = await supervisorEnded;
 await fleet.stop();
 process.stdout.write(`${tallyLine(fleet.started, fleet.tally())}\n`);
+cleanUp();
+if (existsSync(uploadDir) && readdirSync(uploadDir, { withFileTypes: true }).some((e) => e.isFile()))
+  process.stdout.write(`${t("The uploads stay in {{dir}}", { dir: uploadDir })}\n`);
 process.exit(code);

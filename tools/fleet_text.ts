@@ -43,12 +43,7 @@ export function endedLine(b: BotProcess): string {
 }
 
 export function fleetErrorText(prog: string, e: FleetError): string {
-  return e.kind === "not-ours"
-    ? t("{{prog}}: {{path}} exists and does not look like a bot directory made by spawnBots; not deleting it", {
-        prog,
-        path: e.path,
-      })
-    : t("{{prog}}: the prototype directory {{path}} is missing", { prog, path: e.path });
+  return t("{{prog}}: the prototype directory {{path}} is missing", { prog, path: e.path });
 }
 
 export { FleetError };

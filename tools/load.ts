@@ -9,14 +9,14 @@
  * default interface is the default route's, so this is refused unless every network interface is
  * a loopback one, i.e. inside a private network namespace (`unshare -n`).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { networkInterfaces, tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { Channel } from "../shared/channel.js";
 import { t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
-import { BotFleet, FleetError, nodeBotCommand, repoRoot } from "./botfleet.js";
+import { BotFleet, FleetError, makeRunDir, nodeBotCommand, repoRoot } from "./botfleet.js";
 import { fleetErrorText, tallyLine } from "./fleet_text.js";
 import { ProcTracker, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
@@ -89,13 +89,13 @@ const botArgs = [
 const config = checkBotArgs(PROG, botArgs);
 
 const repo = repoRoot();
-const base = tmpdir();
+// This run's own directory: the bots' directories, removed at the end unless a bot crashed.
+const runDir = makeRunDir(PROG);
+let keepRunDir = false;
 let protoDir = join(repo, "proto");
-let scratch: string | undefined;
 if (pythonDir !== undefined) {
   // The original's dnabot.ini: bound to loopback whatever else happens.
-  scratch = mkdtempSync(join(base, "mcastbots-load-"));
-  protoDir = join(scratch, "proto");
+  protoDir = join(runDir, "proto");
   mkdirSync(protoDir);
   writeFileSync(
     join(protoDir, "dnabot.ini"),
@@ -105,7 +105,7 @@ if (pythonDir !== undefined) {
 
 const fleet = new BotFleet({
   count,
-  baseDir: base,
+  runDir,
   prefix: pythonDir !== undefined ? "PyLoadBot" : "LoadBot",
   protoDir,
   command: () =>
@@ -119,6 +119,10 @@ const fleet = new BotFleet({
   // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
   stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
   graceMs: 10_000,
+});
+process.on("exit", () => {
+  fleet.killNow();
+  if (!keepRunDir) rmSync(runDir, { recursive: true, force: true });
 });
 try {
   fleet.prepare();
@@ -143,7 +147,6 @@ recorder.on("error", (e) =>
   fail(t("{{prog}}: the group channel failed: {{error}}", { prog: PROG, error: e.message }), 1),
 );
 
-process.on("exit", () => fleet.killNow());
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(sig, () => {
     if (!fleet.isStopping) void fleet.stop();
@@ -225,9 +228,9 @@ const beforeStop = traffic.summary(
 await fleet.stop();
 await sleep(500); // last EXITs in flight
 await recorder.close();
-if (scratch) rmSync(scratch, { recursive: true, force: true });
 
 const tally = fleet.tally();
+keepRunDir = tally.crashed + tally.forced > 0;
 const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 const proc = procs.summary();
@@ -283,5 +286,6 @@ const lines = [
   t("CPU of the recorder:     {{s}} s", { s: ((recorderCpu.user + recorderCpu.system) / 1e6).toFixed(2) }),
   tallyLine(started, tally),
 ];
+if (keepRunDir) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));
 process.stdout.write(`${lines.join("\n")}\n`);
 process.exit(tally.crashed + tally.forced > 0 ? 1 : 0);

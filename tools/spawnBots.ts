@@ -1,13 +1,15 @@
 /**
- * spawnBots: `spawnBots N [-y] [-tail] [-grace=S] [bot options]`. Starts N bots, each in a fresh
- * <tmpdir>/BotNNN copied from <repo>/proto/, runs them until they have all ended, and reports how
- * each ended. Ctrl-C or SIGTERM stops them cleanly (a second one: at once).
+ * spawnBots: `spawnBots N [-y] [-tail] [-grace=S] [bot options]`. Makes a fresh run directory
+ * <tmpdir>/mcastbots-spawnBots-XXXXXX, starts N bots each in its own BotNNN there copied from
+ * <repo>/proto/, runs them until they have all ended, reports how each ended and leaves the
+ * directories for reading. Ctrl-C or SIGTERM stops them cleanly (a second one: at once).
  */
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { t } from "../shared/i18n.js";
-import { BotFleet, botDirName, FleetError, nodeBotCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
+import { BotFleet, botDirName, FleetError, makeRunDir, nodeBotCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
 import { botLabel, endedLine, fleetErrorText, tallyLine } from "./fleet_text.js";
 import { checkBotArgs, initToolLanguage, sleep, splitToolArgs, withDefaultLogFlags } from "./toolargs.js";
 
@@ -20,7 +22,9 @@ const MAX_BOTS = 9999;
 function usage(): string {
   return [
     t("Usage: spawnBots N [-y] [-tail] [-grace=S] [bot options]"),
-    t("Starts N DNABots, each in a fresh directory BotNNN under {{dir}} copied from proto/.", { dir: tmpdir() }),
+    t("Starts N DNABots, each in its own directory BotNNN copied from proto/, in a new directory {{dir}}.", {
+      dir: join(tmpdir(), "mcastbots-spawnBots-XXXXXX"),
+    }),
     "",
     `  -y          ${t("do not wait {{n}} seconds before starting more than {{many}} bots", { n: UNDO_SECONDS, many: MANY })}`,
     `  -tail       ${t("also print every bot's output here, each line prefixed with the bot's id")}`,
@@ -73,10 +77,10 @@ if (count > MANY && !args.flags.has("y")) {
 }
 
 const repo = repoRoot();
-const base = tmpdir();
+const runDir = makeRunDir(PROG);
 const fleet = new BotFleet({
   count,
-  baseDir: base,
+  runDir,
   prefix: "Bot",
   protoDir: join(repo, "proto"),
   command: () => nodeBotCommand(repo, botArgs),
@@ -87,6 +91,8 @@ const fleet = new BotFleet({
 try {
   fleet.prepare();
 } catch (e) {
+  // Nothing ran: the run directory (ours, made just now) goes.
+  rmSync(runDir, { recursive: true, force: true });
   if (e instanceof FleetError) fail(fleetErrorText(PROG, e), 1);
   throw e;
 }
@@ -116,7 +122,7 @@ const bar =
         cliProgress.Presets.shades_classic,
       )
     : undefined;
-process.stdout.write(`${t("Starting {{n}} bots...", { n: count })}\n`);
+process.stdout.write(`${t("Starting {{n}} bots in {{dir}}...", { n: count, dir: runDir })}\n`);
 bar?.start(count, 0);
 
 fleet.on("spawned", (b) => {
@@ -135,7 +141,7 @@ fleet.on("ended", (b) => process.stdout.write(`${endedLine(b)}\n`));
 await fleet.start();
 bar?.stop();
 if (fleet.started > 0 && !fleet.isStopping) {
-  const pattern = join(base, `${botDirName("Bot", count, count).replace(/\d/g, "N")}`, OUTPUT_FILE);
+  const pattern = join(runDir, `${botDirName("Bot", count, count).replace(/\d/g, "N")}`, OUTPUT_FILE);
   process.stdout.write(
     `${t("{{n}} bots running; output in {{pattern}}. Ctrl-C stops them all.", { n: fleet.started, pattern })}\n`,
   );
@@ -143,4 +149,5 @@ if (fleet.started > 0 && !fleet.isStopping) {
 await fleet.whenAllEnded();
 const tally = fleet.tally();
 process.stdout.write(`${tallyLine(fleet.started, tally)}\n`);
+process.stdout.write(`${t("The bots' directories, output and results stay in {{dir}}.", { dir: runDir })}\n`);
 process.exit(tally.crashed + tally.forced > 0 ? 1 : 0);

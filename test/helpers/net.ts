@@ -5,10 +5,29 @@ import { join } from "node:path";
 
 export { freeTcpPort, freeUdpPort } from "../../tools/ports.js";
 
-/** A fresh directory under the system temp dir, and a function that removes it. */
+/** Every directory tempDir() made in this test file (removed by sweepTempDirs at its end). */
+const made = new Set<string>();
+
+/**
+ * A fresh directory under the system temp dir, and a function that removes it. Whatever a test
+ * forgets to remove goes at the end of its file (sweepTempDirs, run by test/helpers/sweep.ts).
+ */
 export function tempDir(prefix = "mcastbots-test-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  made.add(dir);
+  return {
+    dir,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      made.delete(dir);
+    },
+  };
+}
+
+/** Remove every directory tempDir() made that is still there. */
+export function sweepTempDirs(): void {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  made.clear();
 }
 
 /** Repository root (tests run from it). */

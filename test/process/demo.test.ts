@@ -1,8 +1,12 @@
-/** `npm run demo`: bots in the background, a supervisor in front; all stop when its input ends. */
-import { existsSync } from "node:fs";
+/**
+ * `npm run demo`: bots in the background, a supervisor in front, on a free group port of their
+ * own, in a fresh run directory; a bot that leaves is replaced by a new one in a new directory;
+ * the tally counts every bot once; uploads stay in the folder named on screen.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { freeTcpPort, tempDir } from "../helpers/net.js";
 import { listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
 
 describe("demo", () => {
@@ -11,34 +15,57 @@ describe("demo", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it("starts bots and a supervisor, and stops them all cleanly when the supervisor's stdin closes", async () => {
+  it("runs on its own port, replaces a KILLed bot in a new directory, counts each bot once, keeps the uploads", async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
-    const port = await freeUdpPort();
-    const group = await listen(port);
-    cleanups.push(group.close);
-
     const run = runTool(
       "dist/tools/demo.js",
-      ["-bots=3", `-chanPort=${port}`, `-filePort=${await freeTcpPort()}`, "-backoff=0.2", "-uploadWait=0.2"],
+      ["-bots=2", `-filePort=${await freeTcpPort()}`, "-backoff=0.2"],
       tmp.dir,
-      { stdin: "pipe" },
+      {
+        stdin: "pipe",
+      },
     );
     cleanups.push(() => run.child.kill("SIGKILL"));
-    // The hint for the newcomer, then the supervisor's view of the bots joining.
-    expect(await waitFor(() => senders(group.messages, "BEAT").size === 3, 20_000), run.output()).toBe(true);
-    const bots = senders(group.messages, "BEAT");
-    expect(await waitFor(() => [...bots].every((id) => run.output().includes(id)), 10_000), run.output()).toBe(true);
-    expect(run.output()).toMatch(/Type HELP/);
 
-    run.child.stdin?.end("WHO\n");
+    // The screen says how to watch from another terminal, and where the uploads go.
+    const hint = /node supervisor -chanPort=(\d+)/;
+    expect(await waitFor(() => hint.test(run.output()), 10_000), run.output()).toBe(true);
+    const port = Number(hint.exec(run.output())![1]);
+    expect(port).not.toBe(8421);
+    const uploads = /Uploads are saved in (\S+)/.exec(run.output())![1]!;
+    const [runDir] = readdirSync(tmp.dir).filter((e) => e.startsWith("mcastbots-demo-"));
+    expect(runDir).toBeDefined();
+    expect(uploads).toBe(join(tmp.dir, runDir!, "uploads"));
+
+    const group = await listen(port);
+    cleanups.push(group.close);
+    expect(await waitFor(() => senders(group.messages, "BEAT").size === 2, 20_000), run.output()).toBe(true);
+    const [first, second] = [...senders(group.messages, "BEAT")];
+
+    run.child.stdin?.write(`UPLD ${first}\n`);
+    expect(await waitFor(() => existsSync(uploads) && readdirSync(uploads).length > 0, 15_000), run.output()).toBe(
+      true,
+    );
+    expect(readdirSync(uploads)[0]).toContain(first!);
+
+    // KILL one: it ends (255), keeps its directory and output, and a new bot comes in DemoBot3.
+    run.child.stdin?.write(`KILL ${second}\n`);
+    expect(await waitFor(() => senders(group.messages, "BEAT").size === 3, 25_000), run.output()).toBe(true);
+    const bots = join(tmp.dir, runDir!);
+    expect(readdirSync(bots).sort()).toEqual(["DemoBot1", "DemoBot2", "DemoBot3", "uploads"]);
+    const outs = ["DemoBot1", "DemoBot2"].map((d) => readFileSync(join(bots, d, "bot.out"), "utf8"));
+    expect(outs.some((o) => o.includes(second!))).toBe(true);
+
+    run.child.stdin?.end();
     const { code } = await run.exited;
     const out = run.output();
     expect(code, out).toBe(0);
-    expect(out).toMatch(/3 bots started: 0 lifespan, 0 killed, 3 signalled, 0 crashed, 0 forced/);
+    expect(out).toMatch(/3 bots started: 0 lifespan, 1 killed, 2 signalled, 0 crashed, 0 forced/);
     expect(await waitFor(() => senders(group.messages, "EXIT").size === 3, 2000)).toBe(true);
-    expect(senders(group.messages, "EXIT")).toEqual(bots);
-    for (const i of [1, 2, 3]) expect(existsSync(join(tmp.dir, `DemoBot${i}`, "bot.out"))).toBe(true);
+    // The bots' directories were the run's own and are gone; the uploads stay, named on screen.
+    expect(readdirSync(bots)).toEqual(["uploads"]);
+    expect(out).toContain(`The uploads stay in ${uploads}`);
     expect(processesUnder(tmp.dir)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * port, TMPDIR pointed at a throw-away directory): directories, bots seen on the group, how
  * they end, and that nothing is left running.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { splitTags } from "../../shared/codec.js";
@@ -24,6 +24,13 @@ async function fastBotArgs(lifespan: number): Promise<string[]> {
     `-chanPort=${await freeUdpPort()}`,
     `-filePort=${await freeTcpPort()}`,
   ];
+}
+
+/** The run directories spawnBots made under a TMPDIR. */
+function runDirs(tmp: string): string[] {
+  return readdirSync(tmp)
+    .filter((e) => e.startsWith("mcastbots-spawnBots-"))
+    .map((e) => join(tmp, e));
 }
 
 function portOf(args: string[]): number {
@@ -48,11 +55,15 @@ describe("spawnBots", () => {
     const out = run.output();
     expect(code, out).toBe(0);
 
+    // Its own run directory, named on screen and kept for reading, holding exactly the N bots.
+    const [runDir, ...more] = runDirs(tmp.dir);
+    expect(more).toEqual([]);
+    expect(out).toContain(`stay in ${runDir}`);
+    expect(readdirSync(runDir!).sort()).toEqual(["Bot1", "Bot2", "Bot3"]);
     for (const name of ["Bot1", "Bot2", "Bot3"]) {
-      expect(existsSync(join(tmp.dir, name, "dnabot.ini")), name).toBe(true);
-      expect(readFileSync(join(tmp.dir, name, "bot.out"), "utf8")).toMatch(/BEAT/);
+      expect(existsSync(join(runDir!, name, "dnabot.ini")), name).toBe(true);
+      expect(readFileSync(join(runDir!, name, "bot.out"), "utf8")).toMatch(/BEAT/);
     }
-    expect(existsSync(join(tmp.dir, "Bot4"))).toBe(false);
 
     const beaters = senders(group.messages, "BEAT");
     expect(beaters.size).toBe(3);
@@ -112,15 +123,25 @@ describe("spawnBots", () => {
     expect(await waitFor(() => senders(group.messages, "EXIT").size === 2, 2000)).toBe(true);
   });
 
-  it("refuses to delete a directory that is not a bot directory", async () => {
+  it("two runs at once each make their own directory and touch nothing they did not make", async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
+    // What an older spawnBots (or a person) left in the temp directory: never touched.
     mkdirSync(join(tmp.dir, "Bot1"));
     writeFileSync(join(tmp.dir, "Bot1", "thesis.tex"), "years of work\n");
-    const run = runTool(SPAWN, ["1", ...(await fastBotArgs(1))], tmp.dir);
-    const { code } = await run.exited;
-    expect(code).toBe(1);
-    expect(run.output()).toMatch(/does not look like a bot directory/);
+    const args = await fastBotArgs(1);
+    const runs = [runTool(SPAWN, ["2", ...args], tmp.dir), runTool(SPAWN, ["2", ...args], tmp.dir)];
+    for (const run of runs) {
+      const { code } = await run.exited;
+      expect(code, run.output()).toBe(0);
+      expect(run.output()).toMatch(/2 bots started: 2 lifespan, 0 killed, 0 signalled, 0 crashed, 0 forced/);
+    }
+    const dirs = runDirs(tmp.dir);
+    expect(dirs).toHaveLength(2);
+    for (const dir of dirs) {
+      expect(readdirSync(dir).sort()).toEqual(["Bot1", "Bot2"]);
+      for (const bot of ["Bot1", "Bot2"]) expect(readFileSync(join(dir, bot, "bot.out"), "utf8")).toMatch(/BEAT/);
+    }
     expect(readFileSync(join(tmp.dir, "Bot1", "thesis.tex"), "utf8")).toBe("years of work\n");
   });
 
@@ -132,6 +153,6 @@ describe("spawnBots", () => {
     expect(code).toBe(2);
     expect(run.output().trim().split("\n")).toHaveLength(1);
     expect(run.output()).toMatch(/heartbeat/);
-    expect(existsSync(join(tmp.dir, "Bot1"))).toBe(false);
+    expect(readdirSync(tmp.dir)).toEqual([]);
   });
 });

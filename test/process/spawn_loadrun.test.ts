@@ -1,4 +1,5 @@
 /** `npm run load` end to end, small: it runs, sees every bot, reports, and guards the original's bots. */
+import { readdirSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/net.js";
@@ -18,6 +19,8 @@ describe("load report", () => {
       expect(out).toMatch(/Memory of the bots: +peak \d+\.\d MB/);
       expect(out).toMatch(/3 bots started: 0 lifespan, 0 killed, 3 signalled, 0 crashed, 0 forced/);
       expect(processesUnder(tmp.dir)).toEqual([]);
+      // Its run directory was its own and is gone.
+      expect(readdirSync(tmp.dir)).toEqual([]);
     } finally {
       tmp.cleanup();
     }

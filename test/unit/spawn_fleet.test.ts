@@ -1,15 +1,15 @@
 /** The pure parts of the fleet tools: names, endings, directory safety, argument splitting. */
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  BotFleet,
   botDirName,
   classifyEnding,
   detectBotId,
   FleetError,
-  isReplaceableBotDir,
-  MARKER,
-  prepareBotDir,
+  makeBotDir,
+  makeRunDir,
 } from "../../tools/botfleet.js";
 import { parseCpuTicks, parseStatusKb } from "../../tools/procstats.js";
 import { splitToolArgs, withDefaultLogFlags } from "../../tools/toolargs.js";
@@ -46,42 +46,64 @@ describe("detectBotId", () => {
   });
 });
 
-describe("bot directories", () => {
+describe("run and bot directories", () => {
   let cleanup = () => {};
   afterEach(() => cleanup());
 
-  it("replaces a directory of ours and keeps the prototype's files", () => {
+  it("makes a new run directory every time, never an existing one", () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const a = makeRunDir("spawnBots", tmp.dir);
+    const b = makeRunDir("spawnBots", tmp.dir);
+    expect(a).not.toBe(b);
+    expect(dirname(a)).toBe(tmp.dir);
+    expect(basename(a)).toMatch(/^mcastbots-spawnBots-/);
+    expect(readdirSync(a)).toEqual([]);
+  });
+
+  it("copies the prototype into a new bot directory and refuses to reuse an existing one", () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
     const proto = join(tmp.dir, "proto");
     mkdirSync(proto);
     writeFileSync(join(proto, "dnabot.ini"), "[DNABot]\n");
     const bot = join(tmp.dir, "Bot1");
-    prepareBotDir(bot, tmp.dir, "Bot", proto);
-    writeFileSync(join(bot, "results.data"), "old\n");
-    prepareBotDir(bot, tmp.dir, "Bot", proto);
-    expect(isReplaceableBotDir(bot, tmp.dir, "Bot")).toBe(true);
-    expect(() => writeFileSync(join(bot, MARKER), "x", { flag: "wx" })).toThrow();
-    expect(() => writeFileSync(join(bot, "results.data"), "x", { flag: "wx" })).not.toThrow();
+    makeBotDir(bot, proto);
+    expect(readFileSync(join(bot, "dnabot.ini"), "utf8")).toBe("[DNABot]\n");
+    writeFileSync(join(bot, "results.data"), "mine\n");
+    expect(() => makeBotDir(bot, proto)).toThrow(/EEXIST/);
+    expect(readFileSync(join(bot, "results.data"), "utf8")).toBe("mine\n");
+    expect(() => makeBotDir(join(tmp.dir, "Bot2"), join(tmp.dir, "nope"))).toThrow(FleetError);
+    expect(existsSync(join(tmp.dir, "Bot2"))).toBe(false);
   });
 
-  it("refuses anything that does not look like a bot directory", () => {
+  it("gives a replacement its own new directory and keeps the one that ended in the tally", async () => {
     const tmp = tempDir();
     cleanup = tmp.cleanup;
-    const precious = join(tmp.dir, "Bot1");
-    mkdirSync(precious);
-    writeFileSync(join(precious, "thesis.tex"), "years of work\n");
-    expect(isReplaceableBotDir(precious, tmp.dir, "Bot")).toBe(false);
-    expect(() => prepareBotDir(precious, tmp.dir, "Bot", undefined)).toThrow(FleetError);
-    // A file, a link and a wrong name are never ours either.
-    writeFileSync(join(tmp.dir, "Bot2"), "a file");
-    expect(isReplaceableBotDir(join(tmp.dir, "Bot2"), tmp.dir, "Bot")).toBe(false);
-    const target = join(tmp.dir, "target");
-    mkdirSync(target);
-    writeFileSync(join(target, MARKER), "");
-    symlinkSync(target, join(tmp.dir, "Bot3"));
-    expect(isReplaceableBotDir(join(tmp.dir, "Bot3"), tmp.dir, "Bot")).toBe(false);
-    expect(isReplaceableBotDir(target, tmp.dir, "Bot")).toBe(false);
+    const runDir = makeRunDir("demo", tmp.dir);
+    // `true` ends at once with status 0: a bot that reached its lifespan.
+    const fleet = new BotFleet({
+      count: 2,
+      runDir,
+      prefix: "DemoBot",
+      protoDir: undefined,
+      command: () => ({ file: "/bin/true", args: [] }),
+    });
+    fleet.prepare();
+    await fleet.start();
+    await fleet.whenAllEnded();
+    writeFileSync(join(runDir, "DemoBot1", "bot.out"), "the first bot's last words\n", { flag: "a" });
+    const next = await fleet.replace(fleet.bots[0]!);
+    expect(next?.name).toBe("DemoBot3");
+    await fleet.whenAllEnded();
+    expect(readdirSync(runDir).sort()).toEqual(["DemoBot1", "DemoBot2", "DemoBot3"]);
+    expect(readFileSync(join(runDir, "DemoBot1", "bot.out"), "utf8")).toContain("last words");
+    expect(fleet.started).toBe(3);
+    expect(fleet.tally()).toEqual({ lifespan: 3, killed: 0, signalled: 0, crashed: 0, forced: 0 });
+    // A bot that has not ended is not replaced, and nothing is started once the fleet stops.
+    await fleet.stop();
+    expect(await fleet.replace(fleet.bots[1]!)).toBeUndefined();
+    expect(fleet.bots).toHaveLength(3);
   });
 });
 
