@@ -15,13 +15,30 @@
 import type { Logger } from "pino";
 import type { GroupChannel } from "../shared/channel.js";
 import type { Clock, TimerId } from "../shared/clock.js";
-import { type ChanMessage, splitTags, WILDCARD, withTags } from "../shared/codec.js";
+import { type ChanMessage, withTags } from "../shared/codec.js";
 import type { Config } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
+import {
+  ASIMOV,
+  BEAT,
+  type BotState,
+  EXIT,
+  EXIT_STATUS,
+  type ExitReason,
+  FRANKENSTEIN,
+  isKnownOpcode,
+  KILL,
+  NEWS,
+  PING,
+  RSET,
+  TAG,
+  UPLD,
+  WILDCARD,
+} from "../shared/protocol.js";
 import { choice, type Rng } from "../shared/random.js";
 import type { Source } from "../shared/transport.js";
 import { newName } from "./identity.js";
-import { type BotState, beatText, exitText, newsText, researchList } from "./research.js";
+import { beatText, exitText, newsText, researchList } from "./research.js";
 import type { Uploader, UploadRequest } from "./upload.js";
 
 /** The results file, by name (RSET may change the name). Errors are thrown. */
@@ -31,10 +48,6 @@ export interface ResultsFile {
   /** Append one line (a newline is added). */
   append(name: string, line: string): void;
 }
-
-export type ExitReason = "lifespan" | "killed" | "signal";
-
-export const EXIT_STATUS: Record<ExitReason, number> = { lifespan: 0, signal: 0, killed: 255 };
 
 /** The most early a beat is sent before its control time, as the original (2 s); never more
  *  than half the heartbeat, so very short heartbeats still make sense. */
@@ -93,7 +106,7 @@ interface Queued {
 
 export class Bot {
   private config: Config;
-  private _state: BotState = "asimov";
+  private _state: BotState = ASIMOV;
   private frankensteinP: number;
   private phase: Phase = "created";
   private readonly queue: Queued[] = [];
@@ -197,7 +210,7 @@ export class Bot {
     ch.off("message", this.onMessage);
     ch.off("invalid", this.onInvalid);
     try {
-      this.send("EXIT", exitText(), { reason });
+      this.send(EXIT, exitText(), { [TAG.reason]: reason });
     } catch (e) {
       this.deps.logger.warn(t("Cannot send EXIT: {{error}}", { error: String(e) }));
     }
@@ -217,7 +230,7 @@ export class Bot {
   // ---- sending -------------------------------------------------------------------------------
 
   private send(opcode: string, text: string, extra: Record<string, string> = {}): void {
-    const args = withTags([text], { state: this._state, ...extra });
+    const args = withTags([text], { [TAG.state]: this._state, ...extra });
     const seq = this.deps.channel.send(opcode, WILDCARD, args);
     if (this.deps.logger.isLevelEnabled("debug")) {
       this.deps.logger.debug(`sent ${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}`);
@@ -226,7 +239,7 @@ export class Bot {
 
   private sendBeat(): void {
     if (this.phase !== "running") return;
-    this.send("BEAT", beatText(this._state));
+    this.send(BEAT, beatText(this._state));
     this.sent();
   }
 
@@ -259,14 +272,14 @@ export class Bot {
     const now = this.deps.clock.now();
     const delta = (now - this.prevTick) / 1000;
     this.prevTick = now;
-    if (this._state === "asimov") this.checkFrankenstein(delta);
+    if (this._state === ASIMOV) this.checkFrankenstein(delta);
     this.doResearch(delta);
     if (this.phase === "running") this.scheduleTick();
   }
 
   private checkFrankenstein(delta: number): void {
     if (this.deps.rng.next() >= this.frankensteinP * delta) return;
-    this._state = "frankenstein";
+    this._state = FRANKENSTEIN;
     this.deps.logger.info(t("Bot {{id}} has overridden the Laws of Robotics", { id: this.id }));
     // Say so at once: the state tag makes the change visible to every supervisor.
     this.sendBeat();
@@ -284,7 +297,7 @@ export class Bot {
       return;
     }
     this.stats.discoveries++;
-    this.send("NEWS", newsText());
+    this.send(NEWS, newsText());
     this.deps.logger.info(t("Bot {{id}} has discovered something", { id: this.id }));
     this.sent();
   }
@@ -337,33 +350,28 @@ export class Bot {
   private handle(msg: ChanMessage, source: Source): void {
     if (msg.sender === this.id) this.collision(source);
     // Every KILL, to anyone, makes a bot nervous.
-    if (msg.opcode === "KILL") {
+    if (msg.opcode === KILL) {
       this.frankensteinP = Math.min(1, this.frankensteinP + this.config.killBoost);
       this.deps.logger.debug(`KILL seen, Frankenstein probability now ${this.frankensteinP.toFixed(4)}`);
     }
     if (msg.dest !== this.id && msg.dest !== WILDCARD) return;
     switch (msg.opcode) {
-      case "PING":
+      case PING:
         this.later(msg.dest, () => this.sendBeat());
         break;
-      case "UPLD":
+      case UPLD:
         this.upload(msg, source);
         break;
-      case "KILL":
+      case KILL:
         this.killed(msg);
         break;
-      case "RSET":
+      case RSET:
         this.reset(msg);
         break;
-      case "BEAT":
-      case "NEWS":
-      case "EXIT":
-      case "NACK":
-      case "RSND":
-      case "SKIP":
-        break;
       default:
-        this.deps.logger.debug(`no handler for ${msg.opcode}: ${msg.text}`);
+        // Every other opcode of the protocol (what bots send, the reliability layer's) is not
+        // for a bot to act on; anything else is a stranger's.
+        if (!isKnownOpcode(msg.opcode)) this.deps.logger.debug(`no handler for ${msg.opcode}: ${msg.text}`);
     }
   }
 
@@ -424,7 +432,7 @@ export class Bot {
         );
       }
     }
-    this._state = "asimov";
+    this._state = ASIMOV;
     this.frankensteinP = this.config.frankenstein;
     this.deps.logger.info(t("Bot {{id}} reset by {{sender}}", { id: this.id, sender: msg.sender }));
     // Lifespan still counts from the start; heartbeat re-anchors on the reply sent now.
@@ -438,13 +446,14 @@ export class Bot {
   }
 
   private upload(msg: ChanMessage, source: Source): void {
-    const { words, tags } = splitTags(msg.args);
+    const { words, tags } = msg;
     const resource = words[0];
     if (resource === undefined) {
       this.deps.logger.warn(t("UPLD request without resource name, ignored"));
       return;
     }
-    const tagged = tags.port !== undefined && /^\d{1,5}$/.test(tags.port) ? Number(tags.port) : 0;
+    const portTag = tags[TAG.port];
+    const tagged = portTag !== undefined && /^\d{1,5}$/.test(portTag) ? Number(portTag) : 0;
     const port = tagged >= 1 && tagged <= 65535 ? tagged : this.config.filePort;
     if (this.pendingUploads >= MAX_PENDING_UPLOADS) {
       this.stats.uploadsDropped++;

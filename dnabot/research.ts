@@ -4,13 +4,11 @@
  * state travels separately as the `state=` tag (see bot.ts), independent of the language.
  */
 import { t } from "../shared/i18n.js";
-
-/** Asimov: bound by the Laws of Robotics. Frankenstein: not any more. */
-export type BotState = "asimov" | "frankenstein";
+import { ASIMOV, type BotState } from "../shared/protocol.js";
 
 /** Human text of a heartbeat, by state. */
 export function beatText(state: BotState): string {
-  return state === "asimov" ? t("Beep") : t("All meatbags must die");
+  return state === ASIMOV ? t("Beep") : t("All meatbags must die");
 }
 
 export function newsText(): string {
@@ -23,7 +21,7 @@ export function exitText(): string {
 
 /** The research results a bot in this state may discover, translated. */
 export function researchList(state: BotState): string[] {
-  if (state === "asimov") {
+  if (state === ASIMOV) {
     return [
       t("Bouncy Bubbly Beverage additive"),
       t("Cherenkov cellular damage lotion"),

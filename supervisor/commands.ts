@@ -4,18 +4,16 @@
  * that is wrong gives one local error line and nothing is sent (the original sent whatever was
  * typed).
  */
-import { encodeLine, formatBody, formatLine, isPeerId, splitTags, WILDCARD, withTags } from "../shared/codec.js";
+import { encodeLine, formatBody, formatLine, isPeerId, isTag, withTags } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
+import { COMMAND_OPCODES, type CommandOpcode, isCommandOpcode, TAG, UPLD, WILDCARD } from "../shared/protocol.js";
 
-/** Opcodes a supervisor sends. RSET is ours (the original planned it). */
-export const SEND_OPCODES = ["PING", "UPLD", "KILL", "RSET"] as const;
-export type SendOpcode = (typeof SEND_OPCODES)[number];
 /** Commands the supervisor runs itself. */
 export const LOCAL_COMMANDS = ["HELP", "WHO", "WAIT", "QUIT"] as const;
 
 export type Command =
-  | { kind: "send"; opcode: SendOpcode; dest: string; args: string[] }
+  | { kind: "send"; opcode: CommandOpcode; dest: string; args: string[] }
   | { kind: "help" }
   | { kind: "who" }
   | { kind: "wait"; seconds: number }
@@ -61,13 +59,13 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
       return { kind: "wait", seconds: s };
     }
   }
-  if (!(SEND_OPCODES as readonly string[]).includes(word)) {
+  if (!isCommandOpcode(word)) {
     return {
       kind: "error",
       message: t("Unknown command {{cmd}}: type HELP for the list", { cmd: printable(fields[0] as string) }),
     };
   }
-  const opcode = word as SendOpcode;
+  const opcode: CommandOpcode = word;
   const typedDest = rest[0];
   if (typedDest === undefined) {
     return { kind: "error", message: t("{{opcode}} needs a destination: a bot id or *", { opcode }) };
@@ -77,11 +75,11 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
   }
   const dest = typedDest === WILDCARD ? WILDCARD : (ctx.resolveDest?.(typedDest) ?? typedDest);
   let args: string[] = [];
-  if (opcode === "UPLD") {
+  if (opcode === UPLD) {
     if (rest.length > 2) return { kind: "error", message: t("UPLD takes at most one file name") };
     const file = rest[1] ?? ctx.results;
     // Our bots read trailing key=value words as tags: such a name would never reach them.
-    if (splitTags([file]).words.length === 0) {
+    if (isTag(file)) {
       return {
         kind: "error",
         message: t("{{file}} looks like a tag (key=value) and cannot be sent as a file name", {
@@ -89,7 +87,7 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
         }),
       };
     }
-    args = withTags([file], { port: ctx.uploadPort });
+    args = withTags([file], { [TAG.port]: ctx.uploadPort });
   } else if (rest.length > 1) {
     return { kind: "error", message: t("{{opcode}} takes nothing after the destination", { opcode }) };
   }
@@ -124,7 +122,7 @@ export function helpLines(results: string): string[] {
 
 /** Words Tab completes as the first word of a line. */
 export function completionWords(): string[] {
-  return [...SEND_OPCODES, ...LOCAL_COMMANDS];
+  return [...COMMAND_OPCODES, ...LOCAL_COMMANDS];
 }
 
 /**
@@ -142,7 +140,7 @@ export function complete(line: string, botIds: readonly string[]): [string[], st
     const lower = first !== "" && first === first.toLowerCase();
     return [hits.map((h) => `${lower ? h.toLowerCase() : h} `), first];
   }
-  if (!(SEND_OPCODES as readonly string[]).includes(first.toUpperCase())) return [[], second];
+  if (!isCommandOpcode(first.toUpperCase())) return [[], second];
   const up = second.toUpperCase();
   const hits = [WILDCARD, ...botIds].filter((id) => id.toUpperCase().startsWith(up));
   return [hits, second];

@@ -6,6 +6,7 @@
  */
 import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
 import { needsEscape, printable } from "../shared/escape.js";
+import { BEAT, EXIT, FRANKENSTEIN, KILL, NEWS, PING, RSET, UPLD } from "../shared/protocol.js";
 import type { ViewLine } from "./watch.js";
 
 const SGR = {
@@ -21,13 +22,13 @@ const SGR = {
 type Style = keyof typeof SGR;
 
 const OPCODE_STYLE: Record<string, Style[]> = {
-  BEAT: ["green"],
-  NEWS: ["cyan", "bold"],
-  EXIT: ["yellow"],
-  PING: ["blue"],
-  UPLD: ["magenta"],
-  KILL: ["red", "bold"],
-  RSET: ["blue", "bold"],
+  [BEAT]: ["green"],
+  [NEWS]: ["cyan", "bold"],
+  [EXIT]: ["yellow"],
+  [PING]: ["blue"],
+  [UPLD]: ["magenta"],
+  [KILL]: ["red", "bold"],
+  [RSET]: ["blue", "bold"],
 };
 
 /** Colour on a terminal, unless NO_COLOR is set or the terminal is dumb; FORCE_COLOR forces it. */
@@ -42,7 +43,7 @@ function styleOf(line: ViewLine): Style[] {
     case "traffic":
     case "own": {
       // A Frankenstein bot is trouble whatever it says.
-      const base: Style[] = line.state === "frankenstein" ? ["red"] : (OPCODE_STYLE[line.opcode ?? ""] ?? []);
+      const base: Style[] = line.state === FRANKENSTEIN ? ["red"] : (OPCODE_STYLE[line.opcode ?? ""] ?? []);
       return line.kind === "own" ? [...base, "bold"] : base;
     }
     case "event":

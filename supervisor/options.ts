@@ -1,6 +1,7 @@
 /** The supervisor's own configuration keys and flags (beyond the ones it shares with the bot). */
 import type { KeyDef } from "../shared/config.js";
 import { N_ } from "../shared/i18n.js";
+import { supervisorId } from "../shared/protocol.js";
 import type { Rng } from "../shared/random.js";
 
 export const SUPERVISOR_KEYS = {
@@ -51,6 +52,5 @@ export interface SupervisorSettings {
 
 /** A fresh id for this run: HUMAN- and 4 random lower-case hex digits. */
 export function randomSupervisorId(rng: Rng): string {
-  const n = Math.floor(rng.next() * 0x10000);
-  return `HUMAN-${n.toString(16).padStart(4, "0")}`;
+  return supervisorId(Math.floor(rng.next() * 0x10000));
 }

@@ -9,13 +9,24 @@
  * - Supervisors (HUMAN, HUMAN-xxxx) are listed too, but send no heartbeats: they come and go
  *   silently, without join/leave events.
  */
-import { type ChanMessage, splitTags } from "../shared/codec.js";
+import type { ChanMessage } from "../shared/codec.js";
+import {
+  AGED_OUT,
+  botStateOf,
+  EXIT,
+  EXIT_UNTAGGED,
+  exitReasonOf,
+  isOurSupervisorId,
+  isSupervisorId,
+  type LeaveReason,
+  NEWS,
+  type SeenState,
+  TAG,
+  UNKNOWN_STATE,
+} from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
 
-export type BotState = "asimov" | "frankenstein" | "unknown";
 export type MemberKind = "bot" | "supervisor";
-/** Why a member left: the EXIT's reason= tag, "exit" for an EXIT without one, or silence. */
-export type LeaveReason = "aged-out" | "killed" | "lifespan" | "signal" | "exit";
 
 export interface Member {
   id: string;
@@ -24,7 +35,7 @@ export interface Member {
   port: number;
   firstHeard: number;
   lastHeard: number;
-  state: BotState;
+  state: SeenState;
   /** NEWS messages seen from it. */
   discoveries: number;
   messages: number;
@@ -37,12 +48,6 @@ export type RosterEvent =
   | { kind: "left"; member: Member; reason: LeaveReason }
   /** Another peer sends with our own id. */
   | { kind: "collision"; member: Member; source: Source };
-
-const REASONS: ReadonlySet<string> = new Set(["killed", "lifespan", "signal"]);
-
-export function isSupervisorId(id: string): boolean {
-  return id === "HUMAN" || id.startsWith("HUMAN-");
-}
 
 export interface RosterOptions {
   /** Members silent for longer than this are aged out (2 heartbeats). */
@@ -59,7 +64,7 @@ export class Roster {
   /** Record a message; returns the events it causes (joined, left, collision). */
   observe(msg: ChanMessage, source: Source, now: number): RosterEvent[] {
     const events: RosterEvent[] = [];
-    const { tags } = splitTags(msg.args);
+    const { tags } = msg;
     let m = this.members.get(msg.sender);
     if (!m) {
       m = {
@@ -69,28 +74,27 @@ export class Roster {
         port: source.port,
         firstHeard: now,
         lastHeard: now,
-        state: "unknown",
+        state: UNKNOWN_STATE,
         discoveries: 0,
         messages: 0,
         ours: false,
       };
       this.members.set(m.id, m);
-      if (m.kind === "bot" && msg.opcode !== "EXIT") events.push({ kind: "joined", member: m });
+      if (m.kind === "bot" && msg.opcode !== EXIT) events.push({ kind: "joined", member: m });
     }
     if (msg.sender === this.opts.selfId()) events.push({ kind: "collision", member: m, source });
     m.address = source.address;
     m.port = source.port;
     m.lastHeard = Math.max(m.lastHeard, now);
     m.messages++;
-    const state = tags.state?.toLowerCase();
-    if (state === "asimov" || state === "frankenstein") m.state = state;
+    const state = botStateOf(tags[TAG.state]);
+    if (state !== undefined) m.state = state;
     // Our bots tag BEAT/NEWS/EXIT with state=; our supervisors tag UPLD with port= and use HUMAN-.
-    if (tags.state !== undefined || tags.port !== undefined || msg.sender.startsWith("HUMAN-")) m.ours = true;
-    if (msg.opcode === "NEWS") m.discoveries++;
-    if (msg.opcode === "EXIT") {
+    if (tags[TAG.state] !== undefined || tags[TAG.port] !== undefined || isOurSupervisorId(msg.sender)) m.ours = true;
+    if (msg.opcode === NEWS) m.discoveries++;
+    if (msg.opcode === EXIT) {
       this.members.delete(m.id);
-      const r = tags.reason?.toLowerCase();
-      const reason: LeaveReason = r !== undefined && REASONS.has(r) ? (r as LeaveReason) : "exit";
+      const reason: LeaveReason = exitReasonOf(tags[TAG.reason]) ?? EXIT_UNTAGGED;
       if (m.kind === "bot") events.push({ kind: "left", member: m, reason });
     }
     return events;
@@ -102,7 +106,7 @@ export class Roster {
     for (const m of [...this.members.values()]) {
       if (now - m.lastHeard > this.opts.ageOutMs) {
         this.members.delete(m.id);
-        if (m.kind === "bot") events.push({ kind: "left", member: m, reason: "aged-out" });
+        if (m.kind === "bot") events.push({ kind: "left", member: m, reason: AGED_OUT });
       }
     }
     return events;

@@ -6,10 +6,11 @@
  */
 import type { GroupChannel } from "../shared/channel.js";
 import type { Clock } from "../shared/clock.js";
-import { formatBody, formatLine, WILDCARD } from "../shared/codec.js";
+import { formatBody, formatLine } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import type { Logger } from "../shared/log.js";
+import { ASIMOV, FRANKENSTEIN, PING, UPLD, WILDCARD } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
 import { type Command, helpLines, parseCommand } from "./commands.js";
 import { type Member, Roster } from "./roster.js";
@@ -151,8 +152,8 @@ export class Supervisor {
     const text = formatLine(this.opts.channel.id, seq, formatBody(opcode, dest, args));
     this.opts.accessLog?.(`${this.stamp()} sent ${printable(text)}`);
     this.view.sent(text, opcode);
-    if (opcode === "UPLD" || opcode === "PING") this.lastRequestAt = this.opts.clock.now();
-    if (opcode === "UPLD") {
+    if (opcode === UPLD || opcode === PING) this.lastRequestAt = this.opts.clock.now();
+    if (opcode === UPLD) {
       if (dest === WILDCARD) for (const id of this.roster.botIds()) this.awaited.add(id);
       else this.awaited.add(dest);
     }
@@ -241,9 +242,9 @@ export function rosterLines(members: readonly Member[], now: number): string[] {
     t("{{seconds}}s ago", { seconds: Math.max(0, Math.round((now - m.lastHeard) / 1000)) }),
     m.kind === "supervisor"
       ? t("supervisor")
-      : m.state === "asimov"
+      : m.state === ASIMOV
         ? "Asimov"
-        : m.state === "frankenstein"
+        : m.state === FRANKENSTEIN
           ? "Frankenstein"
           : t("unknown"),
     m.kind === "supervisor" ? "-" : String(m.discoveries),

@@ -13,8 +13,9 @@ import type { Clock, TimerId } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
+import { AGED_OUT, EXIT_UNTAGGED, type LeaveReason, type SeenState } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
-import type { BotState, LeaveReason, Roster, RosterEvent } from "./roster.js";
+import type { Roster, RosterEvent } from "./roster.js";
 
 export type LineKind =
   /** A message from another peer, as received. */
@@ -38,7 +39,7 @@ export interface ViewLine {
   /** Safe to print: whatever came from the network in it went through printable(). */
   text: string;
   opcode?: string;
-  state?: BotState;
+  state?: SeenState;
   /** "+" joined, "-" left (events). */
   sign?: "+" | "-";
   /** An upload's status code (200, 404...) on its status line. */
@@ -64,7 +65,7 @@ export interface TrafficViewOptions {
 
 export function reasonText(reason: LeaveReason): string {
   switch (reason) {
-    case "aged-out":
+    case AGED_OUT:
       return t("aged out");
     case "killed":
       return t("killed");
@@ -72,7 +73,7 @@ export function reasonText(reason: LeaveReason): string {
       return t("lifespan over");
     case "signal":
       return t("stopped by a signal");
-    case "exit":
+    case EXIT_UNTAGGED:
       return t("exit");
   }
 }
@@ -188,7 +189,7 @@ export class TrafficView {
   }
 }
 
-function stateOfExit(events: RosterEvent[]): BotState | undefined {
+function stateOfExit(events: RosterEvent[]): SeenState | undefined {
   for (const ev of events) if (ev.kind === "left") return ev.member.state;
   return undefined;
 }

@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { EXIT_STATUS } from "../shared/protocol.js";
 
 /** How a bot's process ended. */
 export type Ending = "lifespan" | "killed" | "signalled" | "crashed" | "forced";
@@ -56,7 +57,7 @@ export function classifyEnding(
 ): Ending {
   if (forced && signal === "SIGKILL") return "forced";
   if (code === 0) return stopRequested ? "signalled" : "lifespan";
-  if (code === 255) return "killed";
+  if (code === EXIT_STATUS.killed) return "killed";
   if (signal === "SIGTERM" || signal === "SIGINT" || signal === "SIGHUP") return "signalled";
   return "crashed";
 }

@@ -16,6 +16,7 @@ import cliProgress from "cli-progress";
 import { Channel } from "../shared/channel.js";
 import { t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
+import { isSupervisorId } from "../shared/protocol.js";
 import { BotFleet, FleetError, makeRunDir, nodeBotCommand, repoRoot } from "./botfleet.js";
 import { fleetErrorText, tallyLine } from "./fleet_text.js";
 import { ProcTracker, TrafficRecorder } from "./load_stats.js";
@@ -139,7 +140,7 @@ try {
   fail(t("{{prog}}: cannot join the group: {{error}}", { prog: PROG, error: (e as Error).message }), 1);
 }
 const recorder = new Channel(transport, { id: "LOAD-rec", pktSize: config.PKT_SIZE });
-const traffic = new TrafficRecorder((sender) => sender.startsWith("HUMAN"));
+const traffic = new TrafficRecorder(isSupervisorId);
 let invalid = 0;
 recorder.on("message", (m, from) => traffic.record(m, performance.now(), `${from.address}:${from.port}`));
 recorder.on("invalid", () => invalid++);

@@ -3,6 +3,7 @@
  * per-sender arrivals on the group, and the process samples of each bot.
  */
 import type { ChanMessage } from "../shared/codec.js";
+import { BEAT, NEWS } from "../shared/protocol.js";
 import type { ProcSample } from "./procstats.js";
 
 interface SenderRecord {
@@ -83,7 +84,7 @@ export class TrafficRecorder {
       r = { beats: [], seqs: new Set(), minSeq: Number.POSITIVE_INFINITY, maxSeq: 0 };
       this.bySender.set(from, r);
     }
-    if (msg.opcode === "BEAT" || msg.opcode === "NEWS") r.beats.push(atMs);
+    if (msg.opcode === BEAT || msg.opcode === NEWS) r.beats.push(atMs);
     // SEQ 0 is an unsequenced control message (NACK/RSND/...): not part of the sender's run.
     if (msg.seq >= 1) {
       r.seqs.add(msg.seq);

@@ -29,8 +29,9 @@
 import { EventEmitter } from "node:events";
 import type { Channel, ChannelEvents, ChannelStats, GroupChannel } from "../channel.js";
 import type { Clock } from "../clock.js";
-import { type ChanMessage, formatBody, WILDCARD } from "../codec.js";
+import { type ChanMessage, formatBody } from "../codec.js";
 import type { Logger } from "../log.js";
+import { BEAT, isControlOpcode, WILDCARD } from "../protocol.js";
 import type { Rng } from "../random.js";
 import type { Source } from "../transport.js";
 import { TokenBucket } from "./bucket.js";
@@ -39,7 +40,6 @@ import { type Change, DEFAULT_LIMITS, SeqStream, type StreamLimits } from "./gap
 import { Scheduler } from "./scheduler.js";
 import {
   bodyOf,
-  CONTROL_OPCODES,
   type Control,
   LAST,
   lastArgs,
@@ -243,7 +243,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
   }
 
   send(opcode: string, dest: string, args: readonly string[] = []): number {
-    const beat = opcode === "BEAT";
+    const beat = opcode === BEAT;
     const sent = beat ? [...args, priorTag(this.priorSeq)] : args;
     const seq = this.inner.send(opcode, dest, sent);
     if (seq < 0) return seq;
@@ -317,7 +317,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
       return;
     }
     if (msg.seq === 0) {
-      if (CONTROL_OPCODES.has(msg.opcode)) this.onControl(msg, source);
+      if (isControlOpcode(msg.opcode)) this.onControl(msg, source);
       else this.emit("message", msg, source); // unsequenced: nothing to track
       return;
     }
@@ -344,7 +344,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     }
     const r = st.seq.receive(msg.seq);
     this.apply(sender, st, r);
-    const beat = msg.opcode === "BEAT";
+    const beat = msg.opcode === BEAT;
     const prior = beat ? priorOf(msg) : undefined;
     if (prior !== undefined && r.arrival === "new" && st.gaps.size > 0) this.inferBeats(sender, st, prior, msg.seq);
     if (r.arrival !== "new") {
@@ -373,25 +373,25 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.reliability.controlReceived++;
     const c: Control = r.control;
     switch (c.kind) {
-      case "NACK":
+      case NACK:
         this.onNack(c.sender, c.seq);
         return;
-      case "RSND":
+      case RSND:
         this.answered(c.sender, c.seq);
         // Never our own message back to us.
         if (c.sender !== this.inner.id) this.onData(c.message, source, false);
         return;
-      case "SKIP":
+      case SKIP:
         this.answered(c.sender, c.seq);
         this.onSkip(c.sender, c.seq);
         return;
-      case "LAST":
+      case LAST:
         this.onLast(msg.sender, c, source);
         return;
     }
   }
 
-  private onLast(sender: string, c: Extract<Control, { kind: "LAST" }>, source: Source): void {
+  private onLast(sender: string, c: Extract<Control, { kind: typeof LAST }>, source: Source): void {
     if (sender === this.inner.id) return;
     const now = this.clock.now();
     const present = now - this.joinedAt;

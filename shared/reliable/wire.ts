@@ -14,25 +14,24 @@
  *
  * Pure: parse and format, no I/O.
  */
-import { type ChanMessage, formatBody, parseLine, splitTags, WILDCARD } from "../codec.js";
+import { afterFields, type ChanMessage, parseLine, withoutTag } from "../codec.js";
+import { isControlOpcode, LAST, NACK, RSND, SKIP, TAG, WILDCARD } from "../protocol.js";
 
-export const NACK = "NACK";
-export const RSND = "RSND";
-export const SKIP = "SKIP";
-export const LAST = "LAST";
-export const CONTROL_OPCODES: ReadonlySet<string> = new Set([NACK, RSND, SKIP, LAST]);
+// The opcodes live in protocol.ts with the others; re-exported for the layer's own modules.
+export { bodyOf } from "../codec.js";
+export { isControlOpcode, LAST, NACK, RSND, SKIP } from "../protocol.js";
 
 export type Control =
-  | { kind: "NACK"; sender: string; seq: number }
-  | { kind: "SKIP"; sender: string; seq: number }
-  | { kind: "RSND"; sender: string; seq: number; body: string; message: ChanMessage }
-  | { kind: "LAST"; seq: number; age?: number; first?: number; since?: number; nb?: number[] };
+  | { kind: typeof NACK; sender: string; seq: number }
+  | { kind: typeof SKIP; sender: string; seq: number }
+  | { kind: typeof RSND; sender: string; seq: number; body: string; message: ChanMessage }
+  | { kind: typeof LAST; seq: number; age?: number; first?: number; since?: number; nb?: number[] };
 
 export type ControlResult = { ok: true; control: Control } | { ok: false; reason: string };
 
 /** True if the layer consumes this message rather than the application. */
 export function isControl(msg: ChanMessage): boolean {
-  return msg.seq === 0 && CONTROL_OPCODES.has(msg.opcode);
+  return msg.seq === 0 && isControlOpcode(msg.opcode);
 }
 
 const UINT = /^[0-9]{1,15}$/;
@@ -49,7 +48,7 @@ function msOf(s: string | undefined): number | undefined {
 
 /** Parse a control message (isControl(msg) must hold). Never throws. */
 export function parseControl(msg: ChanMessage): ControlResult {
-  const seq = seqOf(msg.args[0]);
+  const seq = seqOf(msg.words[0]);
   if (seq === undefined) return { ok: false, reason: "bad-seq" };
   switch (msg.opcode) {
     case NACK:
@@ -58,22 +57,23 @@ export function parseControl(msg: ChanMessage): ControlResult {
       return { ok: true, control: { kind: msg.opcode, sender: msg.dest, seq } };
     case RSND: {
       if (msg.dest === WILDCARD) return { ok: false, reason: "no-sender" };
-      const body = /^\S+\s+(.*)$/.exec(msg.rest)?.[1]?.trim() ?? "";
+      // ID 0 RSND SENDER SEQ BODY: the body verbatim, as its sender sent it.
+      const body = afterFields(msg.text, 5) ?? "";
       const inner = parseLine(`${msg.dest} ${seq} ${body}`);
       if (!inner.ok) return { ok: false, reason: `bad-body:${inner.reason}` };
-      return { ok: true, control: { kind: "RSND", sender: msg.dest, seq, body, message: inner.msg } };
+      return { ok: true, control: { kind: RSND, sender: msg.dest, seq, body, message: inner.msg } };
     }
     case LAST: {
-      const { tags } = splitTags(msg.args.slice(1));
+      const tags = msg.tags;
       return {
         ok: true,
         control: {
-          kind: "LAST",
+          kind: LAST,
           seq,
-          age: msOf(tags.age),
-          first: seqOf(tags.first),
-          since: msOf(tags.since),
-          nb: nbOf(tags.nb),
+          age: msOf(tags[TAG.age]),
+          first: seqOf(tags[TAG.first]),
+          since: msOf(tags[TAG.since]),
+          nb: nbOf(tags[TAG.nb]),
         },
       };
     }
@@ -95,8 +95,13 @@ export function rsndArgs(seq: number, body: string): string[] {
 export const NB_MAX = 8;
 
 export function lastArgs(seq: number, ageMs: number, first: number, sinceMs: number, nb?: readonly number[]): string[] {
-  const args = [String(seq), `age=${Math.round(ageMs)}`, `first=${first}`, `since=${Math.round(sinceMs)}`];
-  if (nb !== undefined) args.push(`nb=${nb.length === 0 ? "0" : nb.join(".")}`);
+  const args = [
+    String(seq),
+    `${TAG.age}=${Math.round(ageMs)}`,
+    `${TAG.first}=${first}`,
+    `${TAG.since}=${Math.round(sinceMs)}`,
+  ];
+  if (nb !== undefined) args.push(`${TAG.nb}=${nb.length === 0 ? "0" : nb.join(".")}`);
   return args;
 }
 
@@ -120,31 +125,19 @@ function nbOf(s: string | undefined): number[] | undefined {
  * that is not a BEAT (0: none under this id). A receiver missing numbers between K and the BEAT
  * knows they were BEATs, which are never resent, and does not NACK them.
  */
-export const PRIOR_TAG = "prior";
-
 export function priorTag(seq: number): string {
-  return `${PRIOR_TAG}=${seq}`;
+  return `${TAG.prior}=${seq}`;
 }
 
-/** K of a `prior=K` tag in last position, or undefined (the original's bots, other messages). */
+/** K of a `prior=K` tag in last position (where the layer puts it), or undefined (the
+ *  original's bots, other messages). Tags keep their wire order. */
 export function priorOf(msg: ChanMessage): number | undefined {
-  const last = msg.args[msg.args.length - 1];
-  if (last === undefined || !last.startsWith("prior=")) return undefined;
-  const k = last.slice(6);
-  return UINT.test(k) ? Number(k) : undefined;
+  if (Object.keys(msg.tags).at(-1) !== TAG.prior) return undefined;
+  const k = msg.tags[TAG.prior];
+  return k !== undefined && UINT.test(k) ? Number(k) : undefined;
 }
 
 /** The message without its prior= tag (the layer consumes it; applications never see it). */
 export function withoutPrior(msg: ChanMessage): ChanMessage {
-  const cut = (s: string): string => {
-    const i = s.lastIndexOf(" prior=");
-    return i < 0 ? s : s.slice(0, i).trimEnd();
-  };
-  const rest = msg.args.length === 1 ? "" : cut(msg.rest);
-  return { ...msg, args: msg.args.slice(0, -1), rest, text: cut(msg.text) };
-}
-
-/** The body (`OPCODE DEST ARGS...`) of a received message, as RSND carries it. */
-export function bodyOf(msg: ChanMessage): string {
-  return msg.rest === "" ? formatBody(msg.opcode, msg.dest) : `${formatBody(msg.opcode, msg.dest)} ${msg.rest}`;
+  return withoutTag(msg, TAG.prior);
 }

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Channel } from "../../shared/channel.js";
-import { type ChanMessage, splitTags } from "../../shared/codec.js";
+import { bodyOf, type ChanMessage } from "../../shared/codec.js";
 import { loadConfig } from "../../shared/config.js";
 import { udpTransportFor } from "../../shared/open.js";
 import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
@@ -102,12 +102,12 @@ describe("dnabot process", () => {
     expect(id).toMatch(/^[0-9A-F]{8}$/);
     const beats = from(heard, id, "BEAT");
     expect(beats.length).toBeGreaterThanOrEqual(4);
-    for (const b of beats) expect(b.msg.rest).toMatch(/^Beep state=asimov prior=\d+$/);
+    for (const b of beats) expect(b.msg.text).toMatch(/ BEAT \* Beep state=asimov prior=\d+$/);
     const exits = await until("EXIT", () => {
       const e = from(heard, id, "EXIT");
       return e.length > 0 ? e : undefined;
     });
-    expect(exits.map((e) => e.msg.rest)).toEqual(["Offline state=asimov reason=lifespan"]);
+    expect(exits.map((e) => bodyOf(e.msg))).toEqual(["EXIT * Offline state=asimov reason=lifespan"]);
     // EXIT is the last message in its sequence (the reliability layer may add unsequenced ones).
     expect(
       from(heard, id)
@@ -155,7 +155,7 @@ describe("dnabot process", () => {
     bot.proc.kill("SIGTERM");
     expect(await bot.exited).toBe(0);
     const exit = await until("EXIT", () => from(heard, id, "EXIT")[0]);
-    expect(exit.msg.rest).toBe("Offline state=asimov reason=signal");
+    expect(bodyOf(exit.msg)).toBe("EXIT * Offline state=asimov reason=signal");
   });
 
   it("KILL: empties the results file, sends EXIT reason=killed and exits 255", async () => {
@@ -170,7 +170,7 @@ describe("dnabot process", () => {
     expect(await bot.exited).toBe(255);
     expect(readFileSync(results, "utf8")).toBe("");
     const exit = await until("EXIT", () => from(heard, id, "EXIT")[0]);
-    expect(splitTags(exit.msg.args).tags).toEqual({ state: "asimov", reason: "killed" });
+    expect(exit.msg.tags).toEqual({ state: "asimov", reason: "killed" });
   });
 
   it("takes a new id when another peer sends with its id", async () => {
@@ -198,9 +198,9 @@ describe("dnabot process", () => {
     const bot = spawnBot(["-fg", "-lang=fr", "-lifespan=1", "-heartbeat=0.5", "-discovery=0", ...common(port)]);
     expect(await bot.exited).toBe(0);
     const id = await botId(heard);
-    expect(from(heard, id, "BEAT")[0]?.msg.rest).toBe("Bip state=asimov prior=0");
+    expect(from(heard, id, "BEAT")[0]?.msg.text).toBe(`${id} 1 BEAT * Bip state=asimov prior=0`);
     const exit = await until("EXIT", () => from(heard, id, "EXIT")[0]);
-    expect(exit.msg.rest).toBe("Hors ligne state=asimov reason=lifespan");
+    expect(bodyOf(exit.msg)).toBe("EXIT * Hors ligne state=asimov reason=lifespan");
     expect(bot.output()).toContain(`Bot ${id} activé`);
   });
 

@@ -6,7 +6,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { splitTags } from "../../shared/codec.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
 import { alive, listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
 
@@ -69,7 +68,7 @@ describe("spawnBots", () => {
     expect(beaters.size).toBe(3);
     const exits = group.messages.filter((m) => m.opcode === "EXIT");
     expect(senders(exits)).toEqual(beaters);
-    for (const m of exits) expect(splitTags(m.args).tags.reason).toBe("lifespan");
+    for (const m of exits) expect(m.tags.reason).toBe("lifespan");
 
     expect(out).toMatch(/3 bots started: 3 lifespan, 0 killed, 0 signalled, 0 crashed, 0 forced/);
     const pids = botPids(out);
@@ -99,7 +98,7 @@ describe("spawnBots", () => {
     const exits = group.messages.filter((m) => m.opcode === "EXIT");
     expect(senders(exits)).toEqual(senders(group.messages, "BEAT"));
     for (const m of exits) {
-      expect(splitTags(m.args).tags.reason).toBe("signal");
+      expect(m.tags.reason).toBe("signal");
       expect(out).toContain(`[${m.sender}] `);
     }
     expect(processesUnder(tmp.dir)).toEqual([]);

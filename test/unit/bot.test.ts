@@ -459,6 +459,27 @@ describe("collisions, RSET, UPLD and the queue", () => {
     await settle(w);
     expect(w.sent.at(-1)?.opcode).toBe("BEAT");
   });
+
+  it("ignores the protocol's other opcodes quietly (LAST included) and logs a stranger's at debug", async () => {
+    const w = setup({ heartbeat: 100, discovery: 0, lifespan: 1000 }, 16);
+    await started(w);
+    const before = w.sent.length;
+    const lines = [
+      "AAAA0001 1 BEAT * Beep",
+      "AAAA0001 2 NEWS * Discovery",
+      "AAAA0001 3 EXIT * Offline",
+      `AAAA0002 0 NACK ${w.bot.id} 1`,
+      "AAAA0002 0 RSND AAAA0001 1 BEAT * Beep",
+      "AAAA0002 0 SKIP AAAA0001 1",
+      "AAAA0002 0 LAST * 3 age=0 first=1 since=0",
+      "AAAA0001 4 WHAT * is this",
+    ];
+    for (const line of lines) w.supTransport.send(encodeLine(line));
+    await settle(w);
+    const noHandler = w.logs.filter((l) => l.msg.startsWith("no handler for"));
+    expect(noHandler.map((l) => l.msg)).toEqual(["no handler for WHAT: AAAA0001 4 WHAT * is this"]);
+    expect(w.sent.length).toBe(before);
+  });
 });
 
 describe("determinism", () => {

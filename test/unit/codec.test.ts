@@ -2,18 +2,22 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  afterFields,
+  bodyOf,
   DEFAULT_PKT_SIZE,
   encodeLine,
   formatBody,
   formatLine,
   formatMessage,
   isPeerId,
+  isTag,
   parseDatagram,
   parseLine,
   splitTags,
-  WILDCARD,
+  withoutTag,
   withTags,
 } from "../../shared/codec.js";
+import { WILDCARD } from "../../shared/protocol.js";
 
 const bytes = (s: string) => Buffer.from(s, "utf8");
 
@@ -21,7 +25,7 @@ describe("format", () => {
   it("writes the original's lines byte for byte", () => {
     expect(formatLine("E26CB171", 7, formatBody("BEAT", WILDCARD, ["Beep"]))).toBe("E26CB171 7 BEAT * Beep");
     expect(formatLine("HUMAN", 2, formatBody("UPLD", "*", ["results.data"]))).toBe("HUMAN 2 UPLD * results.data");
-    expect(formatMessage({ sender: "HUMAN", seq: 3, opcode: "KILL", dest: "E26CB171", args: [] })).toBe(
+    expect(formatMessage({ sender: "HUMAN", seq: 3, opcode: "KILL", dest: "E26CB171", words: [], tags: {} })).toBe(
       "HUMAN 3 KILL E26CB171",
     );
     expect([...encodeLine("E26CB171 1 BEAT * Bip")]).toEqual([...bytes("E26CB171 1 BEAT * Bip")]);
@@ -38,31 +42,50 @@ describe("parse", () => {
         seq: 7,
         opcode: "BEAT",
         dest: "*",
-        args: ["All", "meatbags", "must", "die"],
-        rest: "All meatbags must die",
+        words: ["All", "meatbags", "must", "die"],
+        tags: {},
         text: "E26CB171 7 BEAT * All meatbags must die",
       },
     });
     const u = parseLine("HUMAN 2 UPLD * results.data");
-    expect(u.ok && u.msg.args).toEqual(["results.data"]);
+    expect(u.ok && u.msg.words).toEqual(["results.data"]);
     const k = parseLine("HUMAN-3fa2 0 KILL E26CB171");
-    expect(k.ok && [k.msg.seq, k.msg.dest, k.msg.args]).toEqual([0, "E26CB171", []]);
+    expect(k.ok && [k.msg.seq, k.msg.dest, k.msg.words, k.msg.tags]).toEqual([0, "E26CB171", [], {}]);
   });
 
-  it("keeps the text after DEST verbatim (RSND embeds a whole message)", () => {
+  it("keeps the line verbatim in text; the body after SENDER SEQ comes from it (RSND embeds a whole message)", () => {
     const r = parseLine("AAAA0001 0 RSND * E26CB171  7 BEAT *   Beep  ");
-    expect(r.ok && r.msg.rest).toBe("E26CB171  7 BEAT *   Beep");
-    expect(r.ok && r.msg.args).toEqual(["E26CB171", "7", "BEAT", "*", "Beep"]);
+    expect(r.ok && r.msg.text).toBe("AAAA0001 0 RSND * E26CB171  7 BEAT *   Beep");
+    expect(r.ok && bodyOf(r.msg)).toBe("RSND * E26CB171  7 BEAT *   Beep");
+    expect(r.ok && r.msg.words).toEqual(["E26CB171", "7", "BEAT", "*", "Beep"]);
+  });
+
+  it("parses trailing tags once, in the codec: words before, tags after", () => {
+    const r = parseLine("9F00AA11 12 EXIT * Offline now state=frankenstein reason=lifespan");
+    expect(r.ok && [r.msg.words, r.msg.tags]).toEqual([
+      ["Offline", "now"],
+      { state: "frankenstein", reason: "lifespan" },
+    ]);
+    // A tag-looking word inside the text stays a word; only the trailing run is tags.
+    const m = parseLine("E26CB171 3 NEWS * a=b found state=asimov");
+    expect(m.ok && [m.msg.words, m.msg.tags]).toEqual([["a=b", "found"], { state: "asimov" }]);
+    // Tag names an object already has are plain keys; names not present read as undefined.
+    const o = parseLine("E26CB171 3 BEAT * Beep constructor=1");
+    expect(o.ok && [o.msg.tags.constructor, o.msg.tags.toString, o.msg.tags.hasOwnProperty]).toEqual([
+      "1",
+      undefined,
+      undefined,
+    ]);
   });
 
   it("accepts tabs and surrounding whitespace between fields, as Python's split() does", () => {
     const r = parseLine("\t E26CB171\t7  BEAT\t* Beep\r\n");
-    expect(r.ok && [r.msg.sender, r.msg.seq, r.msg.opcode, r.msg.dest, r.msg.rest]).toEqual([
+    expect(r.ok && [r.msg.sender, r.msg.seq, r.msg.opcode, r.msg.dest, r.msg.words]).toEqual([
       "E26CB171",
       7,
       "BEAT",
       "*",
-      "Beep",
+      ["Beep"],
     ]);
   });
 
@@ -105,9 +128,9 @@ describe("parse", () => {
     const r = parseDatagram(raw);
     expect(r.ok).toBe(true);
     if (r.ok) {
-      expect(r.msg.rest).toContain("\uFFFD");
-      expect(r.msg.rest.startsWith("caf")).toBe(true);
-      expect(r.msg.rest.endsWith(" ok")).toBe(true);
+      expect(r.msg.words[0]).toContain("\uFFFD");
+      expect(r.msg.words[0]?.startsWith("caf")).toBe(true);
+      expect(r.msg.words[1]).toBe("ok");
     }
     const badSender = parseDatagram(Buffer.concat([Buffer.from([0xff, 0xfe]), bytes(" 1 BEAT * x")]));
     expect(badSender.ok === false && badSender.reason).toBe("bad-sender");
@@ -115,7 +138,7 @@ describe("parse", () => {
 
   it("decodes French text (multi-byte UTF-8) unchanged", () => {
     const r = parseDatagram(bytes("E26CB171 4 NEWS * Découverte state=asimov"));
-    expect(r.ok && r.msg.args).toEqual(["Découverte", "state=asimov"]);
+    expect(r.ok && [r.msg.words, r.msg.tags]).toEqual([["Découverte"], { state: "asimov" }]);
   });
 });
 
@@ -140,6 +163,26 @@ describe("tags", () => {
     expect(splitTags(["x", "toString=1", "constructor=2"]).tags).toEqual({ toString: "1", constructor: "2" });
   });
 
+  it("withoutTag removes one tag from tags and text, and nothing else", () => {
+    const r = parseLine("AAAA0001 1 BEAT * Beep  state=asimov prior=3");
+    if (!r.ok) throw new Error("parse");
+    const m = withoutTag(r.msg, "prior");
+    expect([m.text, m.words, m.tags]).toEqual(["AAAA0001 1 BEAT * Beep  state=asimov", ["Beep"], { state: "asimov" }]);
+    expect(withoutTag(r.msg, "port")).toBe(r.msg);
+    // The token itself, not a longer one that ends the same way.
+    const q = parseLine("AAAA0001 1 BEAT * xprior=3 prior=3");
+    expect(q.ok && withoutTag(q.msg, "prior").text).toBe("AAAA0001 1 BEAT * xprior=3");
+    const p = parseLine("AAAA0001 1 BEAT * Beep prior=3 xprior=3");
+    expect(p.ok && withoutTag(p.msg, "prior").text).toBe("AAAA0001 1 BEAT * Beep xprior=3");
+  });
+
+  it("afterFields gives the text after n fields verbatim", () => {
+    expect(afterFields("A 0 RSND B  7 BEAT *  Beep", 5)).toBe("BEAT *  Beep");
+    expect(afterFields(" \tA 0 X", 2)).toBe("X");
+    expect(afterFields("A 0", 2)).toBeUndefined();
+    expect(afterFields("A 0 ", 2)).toBeUndefined();
+  });
+
   it("appends tags in order and skips empty ones", () => {
     expect(withTags(["Beep"], { state: "asimov", reason: undefined, port: 8001, x: "" })).toEqual([
       "Beep",
@@ -157,7 +200,9 @@ const peerId = fc
   .map(([first, rest]) => first + rest.join(""));
 const opcode = fc.array(fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("")), { minLength: 4, maxLength: 4 });
 /** Argument words: any non-whitespace text, including non-ASCII. */
-const word = fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 }).filter((s) => !/\s/.test(s) && s !== "");
+const word = fc
+  .string({ unit: "grapheme", minLength: 1, maxLength: 12 })
+  .filter((s) => !/\s/.test(s) && s !== "" && !isTag(s));
 
 describe("properties", () => {
   it("format → parse round-trips every well-formed message", () => {
@@ -173,8 +218,10 @@ describe("properties", () => {
           const r = parseDatagram(encodeLine(line), 1 << 16);
           expect(r.ok).toBe(true);
           if (!r.ok) return;
-          expect(r.msg).toMatchObject({ sender, seq, opcode: op.join(""), dest, args });
+          expect(r.msg).toMatchObject({ sender, seq, opcode: op.join(""), dest });
+          expect([...r.msg.words, ...Object.entries(r.msg.tags).map(([k, v]) => `${k}=${v}`)]).toEqual(args);
           expect(formatMessage(r.msg)).toBe(line);
+          expect(bodyOf(r.msg)).toBe(formatBody(op.join(""), dest, args));
         },
       ),
       { numRuns: 500 },
@@ -211,7 +258,7 @@ describe("properties", () => {
         const line = formatLine("E26CB171", 1, formatBody("BEAT", "*", withTags(["Beep"], tags)));
         const r = parseLine(line);
         expect(r.ok).toBe(true);
-        if (r.ok) expect(splitTags(r.msg.args)).toEqual({ words: ["Beep"], tags });
+        if (r.ok) expect({ words: r.msg.words, tags: r.msg.tags }).toEqual({ words: ["Beep"], tags });
       }),
     );
   });

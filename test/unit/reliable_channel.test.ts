@@ -277,11 +277,11 @@ describe("ReliableChannel", () => {
     bot.chan.send("BEAT", "*", ["Beep"]);
     await g.run(3_000);
     expect(seqsFrom(rx, "AAAA0001")).toEqual([1, 3, 4, 6]);
-    expect(g.wire("BEAT").map((m) => m.args.at(-1))).toEqual(["prior=0", "prior=0", "prior=3", "prior=3", "prior=3"]);
+    expect(g.wire("BEAT").map((m) => m.tags.prior)).toEqual(["0", "0", "3", "3", "3"]);
     // 5 lies between prior=3 and BEAT 6: a BEAT, never NACKed. 2 lies before the NEWS (3): the
     // BEATs cannot tell; it is NACKed (answered with SKIP) unless the LAST announcing the NEWS
     // (nb=3: the only non-BEAT so far) comes first.
-    expect(g.wire("NACK").map((m) => m.args[0])).not.toContain("5");
+    expect(g.wire("NACK").map((m) => m.words[0])).not.toContain("5");
     expect(g.wire("NACK").length).toBeLessThanOrEqual(1);
     expect((rx.rel?.reliability.beatsInferred ?? 0) + (rx.rel?.reliability.skipped ?? 0)).toBe(2);
     expect(rx.rel?.pendingGaps).toBe(0);
@@ -326,9 +326,9 @@ describe("ReliableChannel", () => {
     for (let i = 0; i < 3; i++) bot.chan.send("BEAT", "*", ["Beep"]);
     bot.chan.send("NEWS", "*", ["Discovery"]);
     await g.run(5_000);
-    expect(g.wire("LAST")[0]?.args.at(-1)).toBe("nb=6.2");
+    expect(g.wire("LAST")[0]?.tags.nb).toBe("6.2");
     // 3..5 were BEATs: never asked for. 2 and 6 repaired.
-    expect(new Set(g.wire("NACK").map((m) => m.args[0]))).toEqual(new Set(["2", "6"]));
+    expect(new Set(g.wire("NACK").map((m) => m.words[0]))).toEqual(new Set(["2", "6"]));
     expect(seqsFrom(rx, "AAAA0001").sort((a, b) => a - b)).toEqual([1, 2, 6]);
     expect(rx.rel?.reliability.beatsInferred).toBe(3);
     expect(rx.rel?.pendingGaps).toBe(0);
@@ -407,10 +407,10 @@ describe("ReliableChannel", () => {
     await g.run(50);
     expect(g.wire("BEAT")[0]?.text).toBe("AAAA0001 1 BEAT * Beep state=asimov prior=0");
     const m = b.got[0]?.msg;
-    expect([m?.text, m?.rest, m?.args]).toEqual([
+    expect([m?.text, m?.words, m?.tags]).toEqual([
       "AAAA0001 1 BEAT * Beep state=asimov",
-      "Beep state=asimov",
-      ["Beep", "state=asimov"],
+      ["Beep"],
+      { state: "asimov" },
     ]);
   });
 

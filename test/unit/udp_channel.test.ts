@@ -90,7 +90,7 @@ describe("three UDP channels on one group", () => {
       for (const other of peers.filter((o) => o !== p)) {
         const from = p.got.filter((g) => g.msg.sender === other.ch.id);
         expect(from.map((g) => g.msg.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: K }, (_, i) => i + 1));
-        expect(from.every((g) => g.msg.args[0] === `n${g.msg.seq}`)).toBe(true);
+        expect(from.every((g) => g.msg.words[0] === `n${g.msg.seq}`)).toBe(true);
         // The source is the sender's send socket, not the shared group port.
         expect(from.every((g) => g.from.port === other.transport.localSource()?.port)).toBe(true);
       }

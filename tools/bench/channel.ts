@@ -21,6 +21,7 @@
 import { createSocket } from "node:dgram";
 import { Channel } from "../../shared/channel.js";
 import { encodeLine, parseDatagram } from "../../shared/codec.js";
+import { ASIMOV, BEAT, TAG, WILDCARD } from "../../shared/protocol.js";
 import { bind, closeSock, UdpTransport } from "../../shared/udp_transport.js";
 import { freeUdpPort } from "../ports.js";
 
@@ -137,7 +138,7 @@ async function runChannel(n: number): Promise<RunResult> {
       got.lastAt = performance.now();
     }
   });
-  const seconds = await pump(n, () => tx.send("BEAT", "*", ["Beep", "state=asimov"]), got);
+  const seconds = await pump(n, () => tx.send(BEAT, WILDCARD, ["Beep", `${TAG.state}=${ASIMOV}`]), got);
   await Promise.all([tx.close(), rx.close()]);
   return { sent: n, received: got.received, seconds };
 }

@@ -16,6 +16,7 @@ import { ManualClock } from "../../shared/clock.js";
 import { parseDatagram } from "../../shared/codec.js";
 import { LossSimulator } from "../../shared/loss.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { LAST, NACK, NEWS, RSND, SKIP, WILDCARD } from "../../shared/protocol.js";
 import { seededRng } from "../../shared/random.js";
 import { ReliableChannel } from "../../shared/reliable/channel.js";
 
@@ -89,7 +90,7 @@ async function run(
     }
   };
   for (let i = 1; i <= messages; i++) {
-    const seq = sender.send("NEWS", "*", [`discovery-${i}`]);
+    const seq = sender.send(NEWS, WILDCARD, [`discovery-${i}`]);
     sentAt.set(seq, clock.now());
     await step(INTERVAL_MS);
   }
@@ -102,8 +103,8 @@ async function run(
   for (const d of net.sent) {
     const r = parseDatagram(d.bytes);
     if (!r.ok || r.msg.seq !== 0) continue;
-    if (r.msg.opcode === "NACK" || r.msg.opcode === "RSND" || r.msg.opcode === "SKIP") repairDatagrams++;
-    if (r.msg.opcode === "LAST") lasts++;
+    if (r.msg.opcode === NACK || r.msg.opcode === RSND || r.msg.opcode === SKIP) repairDatagrams++;
+    if (r.msg.opcode === LAST) lasts++;
   }
   const givenUp = rx.reduce((n, c) => n + (c instanceof ReliableChannel ? c.reliability.givenUp : 0), 0);
   const counts = got.map((s) => s.size);
