@@ -19,15 +19,10 @@
  * another host's bot already uses. The table of heard ids is bounded (cap, oldest evicted,
  * evictions counted).
  */
-import { WILDCARD } from "../shared/codec.js";
+import { BOT_ID, isCommandOpcode, KILL, WILDCARD } from "../shared/protocol.js";
 
-/** Commands a bot obeys when they are addressed to `*`. */
-export const GROUP_COMMANDS: ReadonlySet<string> = new Set(["PING", "UPLD", "KILL", "RSET"]);
 /** The opcode every bot must see, whoever it is addressed to. */
-export const SEEN_BY_ALL = "KILL";
-
-/** Bot ids are 8 uppercase hex digits (dnabot/identity.ts). */
-const BOT_ID = /^[0-9A-F]{8}$/;
+export const SEEN_BY_ALL = KILL;
 
 /** Heard bot ids remembered by default: the whole id space of the original's naming (65,535). */
 export const DEFAULT_HEARD_CAP = 65_536;
@@ -135,7 +130,7 @@ export class Dispatcher<T> {
     const own = this.byId.get(msg.sender);
     if (own !== undefined) this.stats.collisions++;
     else this.noteHeard(msg.sender);
-    if (msg.opcode === SEEN_BY_ALL || (msg.dest === WILDCARD && GROUP_COMMANDS.has(msg.opcode))) {
+    if (msg.opcode === SEEN_BY_ALL || (msg.dest === WILDCARD && isCommandOpcode(msg.opcode))) {
       for (const bot of this.all) {
         this.stats.deliveries++;
         deliver(bot);

@@ -146,7 +146,7 @@ describe("bot host", () => {
     expect(w.endings).toEqual([{ id: victim.id, status: 255, reason: "killed" }]);
     expect(w.files.get(`${victim.spec.dir}/results.data`)).toBe("");
     const exits = w.heard.filter((m) => m.opcode === "EXIT");
-    expect(exits.map((m) => [m.sender, m.args.includes("reason=killed")])).toEqual([[victim.id, true]]);
+    expect(exits.map((m) => [m.sender, m.tags.reason === "killed"])).toEqual([[victim.id, true]]);
     for (const b of bots) if (b !== victim) expect(b.bot.frankensteinProbability).toBe(0.25);
     // The others still beat, the dead one is silent and unreachable.
     w.heard.length = 0;
