@@ -176,8 +176,8 @@ export class GroupAuth {
 /** Without a key: take a well-formed trailer off (unverified), so messages look as sent. The
  *  trailer is kept in `auth` so that an RSND of the message still carries the original MAC. */
 export function stripTrailer(msg: ChanMessage): ChanMessage {
-  const last = msg.args[msg.args.length - 1];
-  if (last === undefined || !last.startsWith("mac=")) return msg;
+  // Tags keep their wire order: the trailer's mac= is the last one.
+  if (Object.keys(msg.tags).at(-1) !== "mac") return msg;
   const tr = splitTrailer(msg.text);
   if (tr.kind !== "signed") return msg;
   const inner = parseLine(tr.line);

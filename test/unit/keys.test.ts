@@ -182,7 +182,7 @@ describe("MAC trailer", () => {
     expect(verifyMac([K2], tr.signed, tr.mac)).toBe(-1);
     // A peer without the key parses it as an ordinary message with three more tags.
     const m = msg(signed);
-    expect(m.args.slice(-3).map((a) => a.split("=")[0])).toEqual(["ts", "sid", "mac"]);
+    expect(Object.keys(m.tags).slice(-3)).toEqual(["ts", "sid", "mac"]);
   });
 
   it("tells a missing trailer from a malformed one", () => {
@@ -299,7 +299,7 @@ describe("GroupAuth", () => {
     if (!o.ok) return;
     expect(o.msg.verified).toBe(true);
     expect(o.msg.text).toBe(line);
-    expect(o.msg.args).toEqual(["results.data", "port=8001"]);
+    expect([o.msg.words, o.msg.tags]).toEqual([["results.data"], { port: "8001" }]);
     expect(o.msg.auth).toBe(sent.slice(line.length + 1));
     expect(b.stats.verified).toBe(1);
     expect(b.isVerifiedSender("HUMAN-0001")).toBe(true);
