@@ -232,7 +232,8 @@ export class Bot {
   private send(opcode: string, text: string, extra: Record<string, string> = {}): void {
     const args = withTags([text], { [TAG.state]: this._state, ...extra });
     const seq = this.deps.channel.send(opcode, WILDCARD, args);
-    if (this.deps.logger.isLevelEnabled("debug")) {
+    // undefined: it did not fit, and the channel's 'warning' already said so.
+    if (seq !== undefined && this.deps.logger.isLevelEnabled("debug")) {
       this.deps.logger.debug(`sent ${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}`);
     }
   }

@@ -1,8 +1,22 @@
 /**
- * Channel: the message layer over a Transport. It stamps what we send with our id and our
- * sequence number (from 1, as the original), parses what we receive, and drops and counts
- * what does not parse. Bots and supervisors talk to a GroupChannel and never see datagrams;
- * the reliability layer is another GroupChannel wrapped around this one.
+ * The message layer over a Transport, in two parts:
+ *
+ * - `Link` (a `MessageLink`): parses what arrives (malformed datagrams are dropped and counted)
+ *   and sends `SENDER SEQ OPCODE DEST ARGS...` lines under any id and number it is given. It is
+ *   the one place where a message becomes a datagram, so the size rule (`measure`, `PKT_SIZE`)
+ *   lives here and nowhere else. The reliability layer sits on a MessageLink (an interface: it
+ *   never needs this class).
+ * - `Channel` (a `GroupChannel`): one sender on a Link, stamping what it sends with its id and
+ *   its sequence number (from 1, as the original). The plain stack of `reliable=false`.
+ *
+ * Bots and supervisors talk to a GroupChannel and never see datagrams; the reliability layer
+ * (shared/reliable/) gives them another GroupChannel with the same contract:
+ *   - `nextSeq` is the number the next successful send() takes;
+ *   - `measure()`/`fits()` say, before sending, how large the datagram would be and whether it
+ *     fits in one (with our id and nextSeq, and whatever the layer adds, e.g. prior= on BEATs);
+ *   - `send()` returns the number it used, or **undefined** when the message does not fit: then
+ *     nothing was sent, nextSeq has not moved, and a 'warning' (MessageTooLargeError) says so.
+ *     It never throws for size and never returns a negative number.
  */
 import { EventEmitter } from "node:events";
 import {
@@ -35,12 +49,38 @@ export interface ChannelStats {
 export interface GroupChannel extends EventEmitter<ChannelEvents> {
   /** Our peer id, the SENDER field of everything we send. */
   readonly id: string;
-  /** Send `OPCODE DEST ARGS...` with the next sequence number; returns that number, or -1 when
-   *  the message would not fit in one datagram (a 'warning' says so and nothing is sent). */
-  send(opcode: string, dest: string, args?: readonly string[]): number;
+  /** The sequence number the next successful send() uses. */
+  readonly nextSeq: number;
+  /** Bytes the datagram of `OPCODE DEST ARGS...` would take if sent now (id, nextSeq and what
+   *  the layers add included). */
+  measure(opcode: string, dest: string, args?: readonly string[]): number;
+  /** True if send() with these fields would fit in one datagram (measure() <= PKT_SIZE). */
+  fits(opcode: string, dest: string, args?: readonly string[]): boolean;
+  /** Send `OPCODE DEST ARGS...` with the next sequence number; returns that number, or
+   *  undefined when the message would not fit in one datagram (nothing is sent, nextSeq does
+   *  not move, a 'warning' says so). */
+  send(opcode: string, dest: string, args?: readonly string[]): number | undefined;
   /** Take a new id (after a collision); the sequence carries on. */
   rename(id: string): void;
   /** Leave the group. */
+  close(): Promise<void>;
+  readonly stats: ChannelStats;
+}
+
+/** What a MessageLink reports: the channel events. */
+export type LinkEvents = ChannelEvents;
+
+/**
+ * The datagram side of a channel, as the reliability layer needs it: every parsed message
+ * (any sender, any SEQ, control messages included) and sending a line under any id.
+ */
+export interface MessageLink extends EventEmitter<LinkEvents> {
+  /** Largest datagram, bytes. */
+  readonly pktSize: number;
+  /** Bytes the datagram `SENDER SEQ OPCODE DEST ARGS...` would take. */
+  measure(sender: string, seq: number, opcode: string, dest: string, args?: readonly string[]): number;
+  /** Send it; false if it does not fit (nothing sent; the caller reports it where it belongs). */
+  sendAs(sender: string, seq: number, opcode: string, dest: string, args?: readonly string[]): boolean;
   close(): Promise<void>;
   readonly stats: ChannelStats;
 }
@@ -55,61 +95,32 @@ export class MessageTooLargeError extends Error {
   }
 }
 
-export interface ChannelOptions {
-  id: string;
+export interface LinkOptions {
   pktSize?: number;
 }
 
-export class Channel extends EventEmitter<ChannelEvents> implements GroupChannel {
-  private _id: string;
-  private seq = 1;
+export class Link extends EventEmitter<LinkEvents> implements MessageLink {
   readonly pktSize: number;
   readonly stats: ChannelStats = { sent: 0, received: 0, invalid: 0, invalidByReason: {} };
 
   constructor(
     readonly transport: Transport,
-    opts: ChannelOptions,
+    opts: LinkOptions = {},
   ) {
     super();
-    this._id = opts.id;
     this.pktSize = opts.pktSize ?? DEFAULT_PKT_SIZE;
     transport.on("datagram", (bytes, source) => this.onDatagram(bytes, source));
     transport.on("error", (err) => this.emit("error", err));
     transport.on("warning", (err) => this.emit("warning", err));
   }
 
-  get id(): string {
-    return this._id;
+  measure(sender: string, seq: number, opcode: string, dest: string, args: readonly string[] = []): number {
+    return Buffer.byteLength(formatLine(sender, seq, formatBody(opcode, dest, args)), "utf8");
   }
 
-  /** The sequence number the next send() will use. */
-  get nextSeq(): number {
-    return this.seq;
-  }
-
-  rename(id: string): void {
-    this._id = id;
-  }
-
-  send(opcode: string, dest: string, args: readonly string[] = []): number {
-    const seq = this.seq;
-    if (!this.sendLine(formatLine(this._id, seq, formatBody(opcode, dest, args)))) return -1;
-    this.seq++;
-    return seq;
-  }
-
-  /** Send a message with an explicit sequence number (used by the reliability layer for
-   *  unsequenced control messages). Returns false if it did not fit. */
-  sendWithSeq(seq: number, opcode: string, dest: string, args: readonly string[] = []): boolean {
-    return this.sendLine(formatLine(this._id, seq, formatBody(opcode, dest, args)));
-  }
-
-  private sendLine(line: string): boolean {
-    const bytes = encodeLine(line);
-    if (bytes.length > this.pktSize) {
-      this.emit("warning", new MessageTooLargeError(bytes.length, this.pktSize));
-      return false;
-    }
+  sendAs(sender: string, seq: number, opcode: string, dest: string, args: readonly string[] = []): boolean {
+    const bytes = encodeLine(formatLine(sender, seq, formatBody(opcode, dest, args)));
+    if (bytes.length > this.pktSize) return false;
     this.transport.send(bytes);
     this.stats.sent++;
     return true;
@@ -129,5 +140,68 @@ export class Channel extends EventEmitter<ChannelEvents> implements GroupChannel
 
   close(): Promise<void> {
     return this.transport.close();
+  }
+}
+
+export interface ChannelOptions extends LinkOptions {
+  id: string;
+}
+
+/** One sender on a Link: the plain channel (no repair). */
+export class Channel extends EventEmitter<ChannelEvents> implements GroupChannel {
+  private _id: string;
+  private seq = 1;
+  readonly link: Link;
+
+  constructor(transport: Transport, opts: ChannelOptions) {
+    super();
+    this._id = opts.id;
+    this.link = new Link(transport, opts);
+    this.link.on("message", (msg, source) => this.emit("message", msg, source));
+    this.link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    this.link.on("error", (err) => this.emit("error", err));
+    this.link.on("warning", (err) => this.emit("warning", err));
+  }
+
+  get id(): string {
+    return this._id;
+  }
+
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  get pktSize(): number {
+    return this.link.pktSize;
+  }
+
+  get stats(): ChannelStats {
+    return this.link.stats;
+  }
+
+  measure(opcode: string, dest: string, args: readonly string[] = []): number {
+    return this.link.measure(this._id, this.seq, opcode, dest, args);
+  }
+
+  fits(opcode: string, dest: string, args: readonly string[] = []): boolean {
+    return this.measure(opcode, dest, args) <= this.link.pktSize;
+  }
+
+  rename(id: string): void {
+    this._id = id;
+  }
+
+  send(opcode: string, dest: string, args: readonly string[] = []): number | undefined {
+    const seq = this.seq;
+    if (!this.link.sendAs(this._id, seq, opcode, dest, args)) {
+      this.emit("warning", new MessageTooLargeError(this.measure(opcode, dest, args), this.link.pktSize));
+      return undefined;
+    }
+    this.seq++;
+    return seq;
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
   }
 }

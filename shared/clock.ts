@@ -48,7 +48,15 @@ interface Pending {
   fn: () => void;
 }
 
-/** A clock that only moves when told to. Timers fire in time order, ties in creation order. */
+/** Most timers advance() fires at one instant before it decides they re-arm for ever. */
+export const MAX_FIRES_PER_INSTANT = 10_000;
+
+/**
+ * A clock that only moves when told to. Timers fire in time order, ties in creation order.
+ * A timer that keeps setting another for the same instant (a zero-delay loop) would hang
+ * advance(); after MAX_FIRES_PER_INSTANT fires at one instant it throws instead, so the test
+ * fails and says why.
+ */
 export class ManualClock implements Clock {
   private t: number;
   private pending: Pending[] = [];
@@ -80,6 +88,7 @@ export class ManualClock implements Clock {
   /** Move time forward by ms, firing every timer that falls due, in order. */
   advance(ms: number): void {
     const end = this.t + ms;
+    let fires = 0;
     for (;;) {
       let due: Pending | undefined;
       for (const p of this.pending) {
@@ -87,7 +96,15 @@ export class ManualClock implements Clock {
       }
       if (!due) break;
       this.pending = this.pending.filter((p) => p !== due);
-      this.t = Math.max(this.t, due.at);
+      if (due.at > this.t) {
+        this.t = due.at;
+        fires = 0;
+      }
+      if (++fires > MAX_FIRES_PER_INSTANT) {
+        throw new Error(
+          `ManualClock.advance: more than ${MAX_FIRES_PER_INSTANT} timers fired at ${this.t} ms: a timer keeps re-arming at the same instant`,
+        );
+      }
       due.fn();
     }
     this.t = end;

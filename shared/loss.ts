@@ -11,7 +11,6 @@
  */
 import { EventEmitter } from "node:events";
 import type { Clock, TimerId } from "./clock.js";
-import type { Config } from "./config.js";
 import type { Rng } from "./random.js";
 import type { Source, Transport, TransportEvents } from "./transport.js";
 
@@ -204,16 +203,4 @@ export class LossSimulator extends EventEmitter<TransportEvents> implements Tran
     this.recvSide?.close();
     return this.inner.close();
   }
-}
-
-/** The loss settings of a config; undefined when nothing is to be impaired. */
-export function lossSettingsFrom(config: Config): LossSettings | undefined {
-  const s: LossSettings = {
-    lossRate: config.lossRate,
-    lossBurst: config.lossBurst,
-    lossDir: config.lossDir,
-    dupRate: config.dupRate,
-    reorderRate: config.reorderRate,
-  };
-  return s.lossRate > 0 || s.dupRate > 0 || s.reorderRate > 0 ? s : undefined;
 }

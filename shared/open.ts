@@ -2,19 +2,30 @@
  * Builds the channel stack a program runs on, from its config:
  *   UdpTransport (node:dgram multicast)
  *   → LossSimulator (only when lossRate, dupRate or reorderRate is above 0)
- *   → Channel (ids, sequence numbers, parsing)
- *   → ReliableChannel (NACK/RSND/SKIP/LAST; unless reliable=false)
+ *   → Link (parsing; the one place a message becomes a datagram)
+ *   → Channel (reliable=false: ids, sequence numbers), or
+ *     ReliableChannel (NACK/RSND/SKIP/LAST, on by default)
  * Programs get a GroupChannel and never know which transport or wrappers are underneath.
+ * This is where the program's settings become the parts' plain options: the parts import no
+ * program config.
  */
-import { Channel, type GroupChannel } from "./channel.js";
+import { Channel, type GroupChannel, Link } from "./channel.js";
 import { type Clock, SystemClock } from "./clock.js";
 import type { Config } from "./config.js";
-import type { Logger } from "./log.js";
-import { LossSimulator, lossSettingsFrom } from "./loss.js";
+import { type LossSettings, LossSimulator } from "./loss.js";
+import { BEAT } from "./protocol.js";
 import { makeRng, type Rng, seededRng } from "./random.js";
 import { ReliableChannel } from "./reliable/channel.js";
+import type { DebugLog } from "./reliable/options.js";
 import type { Transport } from "./transport.js";
 import { UdpTransport } from "./udp_transport.js";
+
+/**
+ * Opcodes a later message of the same sender makes moot (the heartbeat): the reliability layer
+ * never resends them and tags them prior= (see protocol.md). The program's word (protocol.ts),
+ * not the layer's.
+ */
+export const SUPERSEDED_OPCODES: readonly string[] = [BEAT];
 
 /** What the stack needs besides the config; real ones by default. */
 export interface StackDeps {
@@ -23,7 +34,8 @@ export interface StackDeps {
   rng?: Rng;
   /** Random source of the loss simulator. */
   lossRng?: Rng;
-  logger?: Logger;
+  /** Where the reliability layer writes its debug lines (a pino logger fits). */
+  logger?: DebugLog;
 }
 
 // Distinct streams from one -seed, so the simulator's drops don't mirror the bot's choices.
@@ -48,6 +60,18 @@ export function udpTransportFor(config: Config): UdpTransport {
   });
 }
 
+/** The loss settings of a config; undefined when nothing is to be impaired. */
+export function lossSettingsFrom(config: Config): LossSettings | undefined {
+  const s: LossSettings = {
+    lossRate: config.lossRate,
+    lossBurst: config.lossBurst,
+    lossDir: config.lossDir,
+    dupRate: config.dupRate,
+    reorderRate: config.reorderRate,
+  };
+  return s.lossRate > 0 || s.dupRate > 0 || s.reorderRate > 0 ? s : undefined;
+}
+
 /** Wrap a transport in the channel stack the config asks for. */
 export function channelOver(transport: Transport, config: Config, id: string, deps: StackDeps = {}): GroupChannel {
   const clock = deps.clock ?? new SystemClock();
@@ -55,9 +79,9 @@ export function channelOver(transport: Transport, config: Config, id: string, de
   const under = loss
     ? new LossSimulator(transport, { ...loss, rng: deps.lossRng ?? rngFor(config, LOSS_SALT), clock })
     : transport;
-  const channel = new Channel(under, { id, pktSize: config.PKT_SIZE });
-  if (!config.reliable) return channel;
-  return new ReliableChannel(channel, {
+  if (!config.reliable) return new Channel(under, { id, pktSize: config.PKT_SIZE });
+  return new ReliableChannel(new Link(under, { pktSize: config.PKT_SIZE }), {
+    id,
     clock,
     rng: deps.rng ?? rngFor(config, RELIABLE_SALT),
     nackWaitMs: config.nackWait * 1000,
@@ -68,6 +92,7 @@ export function channelOver(transport: Transport, config: Config, id: string, de
     nackRate: config.nackRate,
     rsndRate: config.rsndRate,
     lingerMs: config.linger * 1000,
+    superseded: SUPERSEDED_OPCODES,
     logger: deps.logger,
   });
 }

@@ -4,7 +4,7 @@
  * that is wrong gives one local error line and nothing is sent (the original sent whatever was
  * typed).
  */
-import { encodeLine, formatBody, formatLine, isPeerId, isTag, withTags } from "../shared/codec.js";
+import { isPeerId, isTag, withTags } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import { COMMAND_OPCODES, type CommandOpcode, isCommandOpcode, TAG, UPLD, WILDCARD } from "../shared/protocol.js";
@@ -23,9 +23,9 @@ export type Command =
   | { kind: "error"; message: string };
 
 export interface CommandContext {
-  /** Our id and the sequence number the command would get: they count towards its size. */
-  selfId: string;
-  nextSeq: number;
+  /** Bytes the command's datagram would take (the channel's measure(): our id, the sequence
+   *  number it would get and what the layers add count towards it). */
+  measure: (opcode: string, dest: string, args: readonly string[]) => number;
   pktSize: number;
   /** The file UPLD asks for when none is given (config `results`). */
   results: string;
@@ -91,7 +91,7 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
   } else if (rest.length > 1) {
     return { kind: "error", message: t("{{opcode}} takes nothing after the destination", { opcode }) };
   }
-  const size = encodeLine(formatLine(ctx.selfId, ctx.nextSeq, formatBody(opcode, dest, args))).length;
+  const size = ctx.measure(opcode, dest, args);
   if (size > ctx.pktSize) {
     return {
       kind: "error",

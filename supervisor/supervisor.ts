@@ -51,8 +51,6 @@ export class Supervisor {
   /** Bots asked for an upload that has not arrived yet. */
   private readonly awaited = new Set<string>();
   private lastRequestAt = Number.NEGATIVE_INFINITY;
-  /** Messages we sent (our sequence numbers start at 1). */
-  private sent = 0;
   private readonly wall: () => Date;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -101,8 +99,7 @@ export class Supervisor {
    */
   async run(line: string, interactive: boolean): Promise<"quit" | undefined> {
     const cmd = parseCommand(line, {
-      selfId: this.opts.channel.id,
-      nextSeq: this.nextSeqGuess(),
+      measure: (opcode, dest, args) => this.opts.channel.measure(opcode, dest, args),
       pktSize: this.opts.pktSize,
       results: this.opts.results,
       uploadPort: this.opts.uploadPort,
@@ -136,19 +133,12 @@ export class Supervisor {
     }
   }
 
-  /** The sequence number the next send gets; the channel starts at 1 and counts every send. */
-  private nextSeqGuess(): number {
-    const c = this.opts.channel as { nextSeq?: number };
-    return c.nextSeq ?? this.sent + 1;
-  }
-
   private send(opcode: string, dest: string, args: string[]): void {
     const seq = this.opts.channel.send(opcode, dest, args);
-    if (seq < 0) {
+    if (seq === undefined) {
       this.opts.sink({ kind: "error", text: t("The command is too large for one datagram; nothing was sent") });
       return;
     }
-    this.sent++;
     const text = formatLine(this.opts.channel.id, seq, formatBody(opcode, dest, args));
     this.opts.accessLog?.(`${this.stamp()} sent ${printable(text)}`);
     this.view.sent(text, opcode);

@@ -1,20 +1,25 @@
 /**
  * Sequence tracking for one sender: which sequence numbers we have delivered, which are
  * missing, and whether an arriving one is new, a duplicate or too old to matter. Pure: no
- * timers, no I/O; the reliability layer schedules NACKs for the gaps this reports.
+ * timers, no I/O; the receiver schedules NACKs for the gaps this reports.
  *
  * Tracking starts at the first sequence number seen (a late joiner never asks for history);
  * `extendBack` lowers that start when the sender's announcement shows we were there earlier.
- * Memory is bounded: duplicates are recognised within `window` numbers below the highest
- * seen, and at most `maxMissing` gaps are tracked (the oldest are abandoned first).
+ *
+ * Compact, because a peer tracks every sender of the group: a number in [base, high] counts as
+ * delivered unless it is missing (a gap we wait for) or late (we stopped waiting for it: skipped,
+ * given up or abandoned, but a copy that still comes is delivered once). Both sets exist only
+ * while non-empty, so a sender whose stream is complete costs a few numbers, not a set of
+ * everything it sent. Bounds: at most `maxMissing` gaps (the oldest are abandoned first) and as
+ * many late numbers; nothing more than `window` numbers below the highest is tracked.
  */
 
 export type Arrival = "new" | "duplicate" | "old";
 
 export interface StreamLimits {
-  /** How far below the highest sequence number duplicates are still recognised. */
+  /** How far below the highest sequence number gaps are still tracked and copies delivered. */
   window: number;
-  /** Most gaps tracked at once. */
+  /** Most gaps (and most late numbers) tracked at once. */
   maxMissing: number;
 }
 
@@ -45,14 +50,15 @@ const NEW_IN_ORDER: ReceiveResult = Object.freeze({
   gaps: [],
   abandoned: [],
 }) as unknown as ReceiveResult;
+const NONE: ReadonlySet<number> = new Set<number>();
 
 export class SeqStream {
   /** Lowest sequence number we track. */
   private _base: number;
   /** Highest sequence number seen (or announced); base - 1 before anything. */
   private _high: number;
-  private readonly delivered = new Set<number>();
-  private readonly missingSet = new Set<number>();
+  private missingSet: Set<number> | undefined;
+  private lateSet: Set<number> | undefined;
 
   constructor(
     first: number,
@@ -72,14 +78,19 @@ export class SeqStream {
 
   /** Missing sequence numbers, in no particular order. */
   get missing(): ReadonlySet<number> {
-    return this.missingSet;
+    return this.missingSet ?? NONE;
+  }
+
+  /** Numbers we stopped waiting for whose copy would still be delivered. */
+  get late(): ReadonlySet<number> {
+    return this.lateSet ?? NONE;
   }
 
   isMissing(seq: number): boolean {
-    return this.missingSet.has(seq);
+    return this.missingSet?.has(seq) ?? false;
   }
 
-  /** Lowest number still recognised as a duplicate (anything below is "old"). */
+  /** Lowest number still tracked (anything below is "old"). */
   private floor(): number {
     return Math.max(this._base, this._high - this.limits.window + 1);
   }
@@ -87,15 +98,19 @@ export class SeqStream {
   /** A sequenced message arrived (directly or repaired). */
   receive(seq: number): ReceiveResult {
     if (seq < this.floor()) return OLD;
-    if (this.delivered.has(seq)) return DUPLICATE;
-    this.delivered.add(seq);
-    if (seq === this._high + 1 && this.missingSet.size === 0 && this.delivered.size <= 2 * this.limits.window) {
-      // In order: nothing missing, nothing to prune (the usual case).
+    if (seq <= this._high) {
+      if (this.take(this.missingSet, seq) || this.take(this.lateSet, seq)) {
+        if (this.missingSet?.size === 0) this.missingSet = undefined;
+        if (this.lateSet?.size === 0) this.lateSet = undefined;
+        return NEW_IN_ORDER;
+      }
+      return DUPLICATE;
+    }
+    if (seq === this._high + 1 && this.missingSet === undefined && this.lateSet === undefined) {
+      // In order, nothing missing: the usual case.
       this._high = seq;
       return NEW_IN_ORDER;
     }
-    this.missingSet.delete(seq);
-    if (seq <= this._high) return NEW_IN_ORDER;
     const change = this.raiseHigh(seq, true);
     return { arrival: "new", gaps: change.gaps, abandoned: change.abandoned };
   }
@@ -106,24 +121,45 @@ export class SeqStream {
     return this.raiseHigh(last, false);
   }
 
-  /** We learn we were present from `first` on: track from there. */
+  /** We learn we were present from `first` on: track from there (at most maxMissing numbers
+   *  further back, and never below the window). */
   extendBack(first: number): Change {
     if (first >= this._base) return NO_CHANGE;
     const oldBase = this._base;
-    this._base = Math.max(first, this._high - this.limits.window + 1, 1);
+    const top = Math.min(oldBase - 1, this._high);
+    this._base = Math.max(first, this._high - this.limits.window + 1, oldBase - this.limits.maxMissing, 1);
     const gaps: number[] = [];
-    for (let s = this._base; s < oldBase && s <= this._high; s++) {
-      if (!this.delivered.has(s) && !this.missingSet.has(s)) {
-        this.missingSet.add(s);
-        gaps.push(s);
-      }
-    }
+    for (let s = this._base; s <= top; s++) gaps.push(this.addMissing(s));
     return this.settle(gaps, this.capMissing());
   }
 
   /** Stop waiting for seq (skipped by the sender, or given up). A late copy is still delivered. */
   resolve(seq: number): boolean {
-    return this.missingSet.delete(seq);
+    if (!this.take(this.missingSet, seq)) return false;
+    if (this.missingSet?.size === 0) this.missingSet = undefined;
+    this.addLate(seq);
+    return true;
+  }
+
+  private take(set: Set<number> | undefined, seq: number): boolean {
+    return set?.delete(seq) ?? false;
+  }
+
+  private addMissing(seq: number): number {
+    this.missingSet ??= new Set();
+    this.missingSet.add(seq);
+    return seq;
+  }
+
+  private addLate(seq: number): void {
+    this.lateSet ??= new Set();
+    this.lateSet.add(seq);
+    if (this.lateSet.size > this.limits.maxMissing) {
+      // The oldest late number now counts as delivered: a copy of it would be a duplicate.
+      let min = Number.POSITIVE_INFINITY;
+      for (const s of this.lateSet) if (s < min) min = s;
+      this.lateSet.delete(min);
+    }
   }
 
   private raiseHigh(to: number, arrived: boolean): Change {
@@ -133,20 +169,17 @@ export class SeqStream {
     const gaps: number[] = [];
     // A huge jump only tracks the newest gaps; the rest are past the window or the cap anyway.
     const start = Math.max(from, end - this.limits.maxMissing + 1, this._base);
-    for (let s = start; s <= end; s++) {
-      if (!this.delivered.has(s)) {
-        this.missingSet.add(s);
-        gaps.push(s);
-      }
-    }
+    for (let s = start; s <= end; s++) gaps.push(this.addMissing(s));
+    // Numbers of a huge jump below `start` are not awaited: a copy of one counts as a duplicate.
     return this.settle(gaps, [...this.prune(), ...this.capMissing()]);
   }
 
   /** Gaps found and dropped in the same step are neither reported as gaps nor as abandoned. */
   private settle(found: number[], dropped: number[]): Change {
+    if (dropped.length === 0) return { gaps: found, abandoned: dropped };
     const added = new Set(found);
     return {
-      gaps: found.filter((g) => this.missingSet.has(g)),
+      gaps: found.filter((g) => this.isMissing(g)),
       abandoned: dropped.filter((d) => !added.has(d)),
     };
   }
@@ -155,24 +188,32 @@ export class SeqStream {
   private prune(): number[] {
     const floor = this.floor();
     const abandoned: number[] = [];
-    if (this.delivered.size > 2 * this.limits.window) {
-      for (const s of this.delivered) if (s < floor) this.delivered.delete(s);
+    if (this.lateSet) {
+      for (const s of this.lateSet) if (s < floor) this.lateSet.delete(s);
+      if (this.lateSet.size === 0) this.lateSet = undefined;
     }
-    for (const s of this.missingSet) {
-      if (s < floor) {
-        this.missingSet.delete(s);
-        abandoned.push(s);
+    if (this.missingSet) {
+      for (const s of this.missingSet) {
+        if (s < floor) {
+          this.missingSet.delete(s);
+          abandoned.push(s);
+        }
       }
+      if (this.missingSet.size === 0) this.missingSet = undefined;
     }
     return abandoned;
   }
 
-  /** Keep at most maxMissing gaps, dropping the oldest. */
+  /** Keep at most maxMissing gaps, abandoning the oldest (a copy of one is still delivered). */
   private capMissing(): number[] {
-    const over = this.missingSet.size - this.limits.maxMissing;
-    if (over <= 0) return [];
-    const oldest = [...this.missingSet].sort((a, b) => a - b).slice(0, over);
-    for (const s of oldest) this.missingSet.delete(s);
+    const set = this.missingSet;
+    const over = (set?.size ?? 0) - this.limits.maxMissing;
+    if (!set || over <= 0) return [];
+    const oldest = [...set].sort((a, b) => a - b).slice(0, over);
+    for (const s of oldest) {
+      set.delete(s);
+      this.addLate(s);
+    }
     return oldest;
   }
 }

@@ -27,6 +27,8 @@ export type Control =
   | { kind: typeof RSND; sender: string; seq: number; body: string; message: ChanMessage }
   | { kind: typeof LAST; seq: number; age?: number; first?: number; since?: number; nb?: number[] };
 
+export type LastControl = Extract<Control, { kind: "LAST" }>;
+
 export type ControlResult = { ok: true; control: Control } | { ok: false; reason: string };
 
 /** True if the layer consumes this message rather than the application. */
@@ -82,7 +84,7 @@ export function parseControl(msg: ChanMessage): ControlResult {
   }
 }
 
-/** Arguments (after OPCODE DEST) of each control message, for Channel.sendWithSeq(0, ...). */
+/** Arguments (after OPCODE DEST) of each control message, for MessageLink.sendAs(id, 0, ...). */
 export function nackArgs(seq: number): string[] {
   return [String(seq)];
 }

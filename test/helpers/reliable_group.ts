@@ -1,14 +1,15 @@
 /**
  * A group of peers over a MemoryNetwork on a ManualClock, for the reliability tests: each
- * peer is Channel (+ ReliableChannel unless legacy), optionally behind a LossSimulator and a
+ * peer is a ReliableChannel (a plain Channel if legacy), optionally behind a LossSimulator and a
  * test filter that drops chosen datagrams. Every datagram on the wire is kept in net.sent.
  */
 import { EventEmitter } from "node:events";
-import { Channel, type GroupChannel } from "../../shared/channel.js";
+import { Channel, type GroupChannel, Link } from "../../shared/channel.js";
 import { ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, parseDatagram } from "../../shared/codec.js";
 import { type LossSettings, LossSimulator } from "../../shared/loss.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { SUPERSEDED_OPCODES } from "../../shared/open.js";
 import { seededRng } from "../../shared/random.js";
 import { ReliableChannel, type ReliableOptions } from "../../shared/reliable/channel.js";
 import type { Source, Transport, TransportEvents } from "../../shared/transport.js";
@@ -77,11 +78,16 @@ export class Group {
       ? new LossSimulator(ep, { ...opts.loss, rng: seededRng(seed * 7919), clock: this.clock })
       : ep;
     const filter = new FilterTransport(lossy);
-    const channel = new Channel(filter, { id });
     const rel = opts.legacy
       ? undefined
-      : new ReliableChannel(channel, { clock: this.clock, rng: seededRng(seed), ...(opts.reliable ?? {}) });
-    const chan: GroupChannel = rel ?? channel;
+      : new ReliableChannel(new Link(filter), {
+          id,
+          clock: this.clock,
+          rng: seededRng(seed),
+          superseded: SUPERSEDED_OPCODES,
+          ...(opts.reliable ?? {}),
+        });
+    const chan: GroupChannel = rel ?? new Channel(filter, { id });
     const p: Peer = {
       id,
       chan,

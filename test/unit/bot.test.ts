@@ -50,7 +50,7 @@ function setup(over: Partial<Config> = {}, seed = 1, reload?: () => Config) {
   const send = botCh.send.bind(botCh);
   botCh.send = (opcode, dest, args = []) => {
     const seq = send(opcode, dest, args);
-    sent.push({ at: clock.now(), opcode, dest, args: [...args], seq, id: botCh.id });
+    if (seq !== undefined) sent.push({ at: clock.now(), opcode, dest, args: [...args], seq, id: botCh.id });
     return seq;
   };
   let closed = false;

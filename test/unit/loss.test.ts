@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../shared/clock.js";
 import { ConfigError, loadConfig } from "../../shared/config.js";
-import { GilbertElliott, type LossSettings, LossSimulator, lossSettingsFrom } from "../../shared/loss.js";
+import { GilbertElliott, type LossSettings, LossSimulator } from "../../shared/loss.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { lossSettingsFrom } from "../../shared/open.js";
 import { seededRng } from "../../shared/random.js";
 import { drain } from "../helpers/reliable_group.js";
 

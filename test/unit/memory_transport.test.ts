@@ -112,9 +112,9 @@ describe("Channel over MemoryTransport", () => {
     ]);
   });
 
-  it("sendWithSeq (SEQ 0 control messages) does not use up a sequence number", async () => {
+  it("the link sends under any id and number (SEQ 0 control messages) without using up the channel's", async () => {
     const [a, b] = group(2) as [ReturnType<typeof group>[0], ReturnType<typeof group>[0]];
-    expect(a.ch.sendWithSeq(0, "NACK", "*", ["BOT00001", "3"])).toBe(true);
+    expect(a.ch.link.sendAs("BOT00000", 0, "NACK", "*", ["BOT00001", "3"])).toBe(true);
     expect(a.ch.send("BEAT", "*")).toBe(1);
     await flushMicrotasks();
     expect(b.got.map((m) => m.text)).toEqual(["BOT00000 0 NACK * BOT00001 3", "BOT00000 1 BEAT *"]);
@@ -125,8 +125,9 @@ describe("Channel over MemoryTransport", () => {
     const a = new Channel(net.endpoint(), { id: "BOT00000", pktSize: 64 });
     const warnings: Error[] = [];
     a.on("warning", (e) => warnings.push(e));
-    expect(a.send("NEWS", "*", ["x".repeat(64)])).toBe(-1);
+    expect(a.send("NEWS", "*", ["x".repeat(64)])).toBeUndefined();
     expect(warnings[0]).toBeInstanceOf(MessageTooLargeError);
+    expect(warnings[0]).toMatchObject({ size: 82, limit: 64 });
     expect(a.send("BEAT", "*")).toBe(1);
     expect(net.sent).toHaveLength(0); // delivery is a microtask away
     await flushMicrotasks();

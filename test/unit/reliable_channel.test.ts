@@ -341,8 +341,8 @@ describe("ReliableChannel", () => {
     dropSeq(rx, "AAAA0001", 2);
     // As the original's bots send them (or a peer whose tag was lost): untagged BEATs.
     // The sender's own layer never saw them: it answers what it does not hold with SKIP.
-    const plain = bot.rel?.inner as Channel;
-    for (let i = 0; i < 3; i++) plain.send("BEAT", "*", ["Beep"]);
+    const link = bot.rel?.endpoint.link;
+    for (let i = 1; i <= 3; i++) link?.sendAs("AAAA0001", i, "BEAT", "*", ["Beep"]);
     await g.run(3_000);
     expect(seqsFrom(rx, "AAAA0001")).toEqual([1, 3]);
     expect(g.wire("SKIP", "AAAA0001").length).toBe(1);
@@ -385,7 +385,7 @@ describe("ReliableChannel", () => {
     // Another peer (holding a copy) resends our message: we must not see it.
     s.chan.send("NEWS", "*", ["mine"]);
     await g.run(100);
-    a.rel?.inner.sendWithSeq(0, "RSND", "AAAA0001", ["1", "NEWS", "*", "mine"]);
+    a.rel?.endpoint.link.sendAs("R0000001", 0, "RSND", "AAAA0001", ["1", "NEWS", "*", "mine"]);
     await g.run(100);
     expect(s.got).toEqual([]);
   });
@@ -455,11 +455,11 @@ describe("ReliableChannel", () => {
     const g = new Group();
     const rx = g.peer("R0000001");
     const raw = g.peer("X0000001", { legacy: true });
-    const inner = raw.chan as Channel;
-    inner.sendWithSeq(0, "NACK", "*", ["1"]);
-    inner.sendWithSeq(0, "NACK", "AAAA0001", ["-1"]);
-    inner.sendWithSeq(0, "RSND", "AAAA0001", ["2", "lower", "*"]);
-    inner.sendWithSeq(0, "LAST", "*", ["zero"]);
+    const link = (raw.chan as Channel).link;
+    link.sendAs("X0000001", 0, "NACK", "*", ["1"]);
+    link.sendAs("X0000001", 0, "NACK", "AAAA0001", ["-1"]);
+    link.sendAs("X0000001", 0, "RSND", "AAAA0001", ["2", "lower", "*"]);
+    link.sendAs("X0000001", 0, "LAST", "*", ["zero"]);
     await g.run(100);
     expect(rx.rel?.reliability.invalidControl).toBe(4);
     expect(rx.got).toEqual([]);
@@ -485,7 +485,7 @@ describe("the stack from config", () => {
     expect(a).toBeInstanceOf(Channel);
     const got: string[] = [];
     b.on("message", (m) => got.push(m.text));
-    (a as Channel).sendWithSeq(0, "NACK", "BBBB0001", ["3"]);
+    (a as Channel).link.sendAs("AAAA0001", 0, "NACK", "BBBB0001", ["3"]);
     a.send("NEWS", "*", ["x"]);
     await drain();
     clock.advance(10_000);

@@ -264,7 +264,14 @@ describe("roster", () => {
 });
 
 describe("commands", () => {
-  const ctx = { selfId: "HUMAN-beef", nextSeq: 1, pktSize: 1024, results: "results.data", uploadPort: 8123 };
+  // The size rule is the channel's: a real channel measures.
+  const sizer = new Channel(new MemoryNetwork().endpoint(), { id: "HUMAN-beef" });
+  const ctx = {
+    measure: sizer.measure.bind(sizer),
+    pktSize: 1024,
+    results: "results.data",
+    uploadPort: 8123,
+  };
 
   it("opcodes are case-insensitive and sent upper-case; UPLD gets the results file and port=", () => {
     expect(parseCommand("ping *", ctx)).toEqual({ kind: "send", opcode: "PING", dest: "*", args: [] });
@@ -322,7 +329,11 @@ describe("commands", () => {
       message: "The command would not fit in one datagram (101 bytes, the limit is 100)",
     });
     // Sequence number 10 is one byte longer than 1.
-    expect(parseCommand(`UPLD * ${fits}`, { ...ctx, pktSize: 100, nextSeq: 10 }).kind).toBe("error");
+    const later = new Channel(new MemoryNetwork().endpoint(), { id: "HUMAN-beef" });
+    for (let i = 0; i < 9; i++) later.send("PING", "*");
+    expect(parseCommand(`UPLD * ${fits}`, { ...ctx, pktSize: 100, measure: later.measure.bind(later) }).kind).toBe(
+      "error",
+    );
   });
 
   it("a refused command sends nothing; a good one is sent, shown and logged", async () => {

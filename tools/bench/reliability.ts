@@ -11,11 +11,12 @@
  *
  *   npm run build && node dist/tools/bench/reliability.js [messages] [receivers] [seed]
  */
-import { Channel, type GroupChannel } from "../../shared/channel.js";
+import { Channel, type GroupChannel, Link } from "../../shared/channel.js";
 import { ManualClock } from "../../shared/clock.js";
 import { parseDatagram } from "../../shared/codec.js";
 import { LossSimulator } from "../../shared/loss.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { SUPERSEDED_OPCODES } from "../../shared/open.js";
 import { LAST, NACK, NEWS, RSND, SKIP, WILDCARD } from "../../shared/protocol.js";
 import { seededRng } from "../../shared/random.js";
 import { ReliableChannel } from "../../shared/reliable/channel.js";
@@ -61,8 +62,9 @@ async function run(
       rng: seededRng(s * 7919),
       clock,
     });
-    const ch = new Channel(t, { id });
-    return reliable ? new ReliableChannel(ch, { clock, rng: seededRng(s), onRepaired }) : ch;
+    return reliable
+      ? new ReliableChannel(new Link(t), { id, clock, rng: seededRng(s), onRepaired, superseded: SUPERSEDED_OPCODES })
+      : new Channel(t, { id });
   };
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
@@ -91,7 +93,7 @@ async function run(
   };
   for (let i = 1; i <= messages; i++) {
     const seq = sender.send(NEWS, WILDCARD, [`discovery-${i}`]);
-    sentAt.set(seq, clock.now());
+    if (seq !== undefined) sentAt.set(seq, clock.now());
     await step(INTERVAL_MS);
   }
   // Run the tail until every gap is repaired or given up (or TAIL_MS has gone by).

@@ -1,0 +1,135 @@
+/**
+ * Answering NACKs. A NACK for a message we hold is answered by its original sender after a
+ * random wait in [0, rsndWait), by any other holder after [rsndWait, 2·rsndWait); whoever sees
+ * an RSND or SKIP for it first stays silent, and NACKs of the same round (within nackWait of an
+ * answer) are ignored. A superseded message (a heartbeat), or one of ours no longer held, is
+ * answered with SKIP: only its sender may say so.
+ *
+ * Answers are metered by a token bucket (rsndRate per second, bursts of twice that). An answer
+ * that finds the bucket empty waits for a token, but not for ever: if it cannot go out within
+ * one NACK round (nackWait + 2·rsndWait) it is dropped (`answersExpired`); the requester asks
+ * again in its next round. So a NACK storm leaves no backlog once it stops.
+ *
+ * Bounded: one pending answer per held message, and the "answered at" table keeps only the
+ * last nackWait (at most MAX_ANSWERED entries, the oldest dropped first).
+ */
+import type { Clock } from "../clock.js";
+import type { Rng } from "../random.js";
+import { TokenBucket } from "./bucket.js";
+import type { Found } from "./held.js";
+import type { Scheduler } from "./scheduler.js";
+
+export const MAX_ANSWERED = 4096;
+
+export interface AnswererSettings {
+  clock: Clock;
+  rng: Rng;
+  nackWaitMs: number;
+  rsndWaitMs: number;
+  rsndRate: number;
+}
+
+export interface AnswerStats {
+  rsndSent: number;
+  skipSent: number;
+  answersSuppressed: number;
+  answersDeferred: number;
+  answersExpired: number;
+}
+
+export interface AnswerHooks {
+  /** The copy we hold of (sender, seq), if any. */
+  find(sender: string, seq: number, now: number): Found | undefined;
+  /** (sender) is one of our local senders under its current id. */
+  isOwn(sender: string): boolean;
+  /** Send RSND (with the body) or SKIP; false if it could not be sent. */
+  send(kind: "RSND" | "SKIP", sender: string, seq: number, body?: string): boolean;
+}
+
+const answerKey = (sender: string, seq: number): string => `r ${sender} ${seq}`;
+
+export class Answerer {
+  private readonly bucket: TokenBucket;
+  /** When each (sender, seq) was last answered by anyone, oldest first. */
+  private readonly answeredAt = new Map<string, number>();
+
+  constructor(
+    private readonly s: AnswererSettings,
+    private readonly sched: Scheduler,
+    private readonly stats: AnswerStats,
+    private readonly hooks: AnswerHooks,
+  ) {
+    this.bucket = new TokenBucket(s.rsndRate, Math.max(1, 2 * s.rsndRate), s.clock.now());
+  }
+
+  /** Entries in the answered-at table (tests check its bound). */
+  get remembered(): number {
+    return this.answeredAt.size;
+  }
+
+  /** Someone NACKed (sender, seq): answer if we can and nobody has just done so. */
+  onNack(sender: string, seq: number): void {
+    const now = this.s.clock.now();
+    const key = answerKey(sender, seq);
+    if (this.sched.has(key)) return;
+    const last = this.answeredAt.get(key);
+    if (last !== undefined && now - last < this.s.nackWaitMs) return;
+    const own = this.hooks.isOwn(sender);
+    if (!own && !this.hooks.find(sender, seq, now)) return;
+    // The original sender answers first; other holders a little later, unless they see an answer
+    // first. Under heavy loss their extra copies reach receivers that the sender's copy missed
+    // (measured: deferring them further until a second round cost more rounds than it saved).
+    const delay = own ? this.s.rng.next() * this.s.rsndWaitMs : this.s.rsndWaitMs * (1 + this.s.rng.next());
+    this.sched.set(key, delay, () => this.answer(sender, seq, now + delay));
+  }
+
+  /** Another peer answered (sender, seq): cancel ours, ignore the rest of this round. */
+  answered(sender: string, seq: number): void {
+    const key = answerKey(sender, seq);
+    if (this.sched.has(key)) {
+      this.sched.cancel(key);
+      this.stats.answersSuppressed++;
+    }
+    this.note(key, this.s.clock.now());
+  }
+
+  private answer(sender: string, seq: number, dueAt: number): void {
+    const now = this.s.clock.now();
+    const key = answerKey(sender, seq);
+    if (!this.bucket.take(now)) {
+      if (now - dueAt >= this.roundMs()) {
+        // Waited a whole round for a token: the requester will ask again if it still must.
+        this.stats.answersExpired++;
+        return;
+      }
+      // Over our answer rate: wait for a token; another holder may answer meanwhile.
+      this.stats.answersDeferred++;
+      const wait = this.bucket.waitMs(now) + this.s.rng.next() * this.s.rsndWaitMs;
+      this.sched.set(key, wait, () => this.answer(sender, seq, dueAt));
+      return;
+    }
+    const found = this.hooks.find(sender, seq, now);
+    const own = this.hooks.isOwn(sender);
+    this.note(key, now);
+    if (found && !found.held.beat && this.hooks.send("RSND", sender, seq, found.held.body)) {
+      this.stats.rsndSent++;
+      return;
+    }
+    // Superseded, gone from the buffer, or too large to resend: only the sender may say so.
+    if ((found?.held.beat || own) && this.hooks.send("SKIP", sender, seq)) this.stats.skipSent++;
+  }
+
+  private roundMs(): number {
+    return this.s.nackWaitMs + 2 * this.s.rsndWaitMs;
+  }
+
+  private note(key: string, now: number): void {
+    // Re-inserted so the map stays in time order: the front is always the oldest.
+    this.answeredAt.delete(key);
+    this.answeredAt.set(key, now);
+    for (const [k, t] of this.answeredAt) {
+      if (now - t < this.s.nackWaitMs && this.answeredAt.size <= MAX_ANSWERED) break;
+      this.answeredAt.delete(k);
+    }
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Receive tracking and NACK rounds: every remote sender's stream (gaps.ts), the gaps we wait
+ * for, and when to ask for them.
+ *
+ * - A gap is NACKed after a random wait in [0, nackWait); seeing another peer's NACK for the
+ *   same gap counts as our round (suppression). Rounds repeat with backoff until the message is
+ *   repaired, skipped, or nackTries rounds have gone by; then it is given up.
+ * - NACKs are metered by a token bucket (nackRate per second, bursts of twice that). A round
+ *   that finds it empty waits for a token without counting as a try.
+ * - Superseded messages (heartbeats) carry prior=K: gaps between K and them close without a
+ *   NACK, and so do the numbers a LAST's nb= list shows were superseded.
+ * - A late joiner tracks a sender from the first number it sees (or, from a LAST, from what was
+ *   sent after it joined); a sender heard from a new address has restarted and is tracked anew.
+ * - Senders long silent with nothing missing are forgotten.
+ *
+ * What to do with a message (deliver it, keep a copy) and how to send a NACK are the caller's
+ * (endpoint.ts), through the hooks.
+ */
+import type { ChanMessage } from "../codec.js";
+import type { Source } from "../transport.js";
+import { type Change, DEFAULT_LIMITS, SeqStream } from "./gaps.js";
+import type { ReliableStats, Settings } from "./options.js";
+import type { Scheduler } from "./scheduler.js";
+import { type LastControl, NB_MAX, priorOf, withoutPrior } from "./wire.js";
+
+export interface ReceiverHooks {
+  /** A sequenced message to pass on, once (prior= already consumed), from its sender's address.
+   *  `superseded`: its opcode is one the program said a later message makes moot. */
+  deliver(msg: ChanMessage, origin: Source, repaired: boolean, superseded: boolean): void;
+  /** Send a NACK for (sender, seq); false if it could not be sent. */
+  nack(sender: string, seq: number): boolean;
+}
+
+interface Gap {
+  tries: number;
+  /** When the current NACK round began (ours or another peer's). */
+  roundAt: number;
+}
+
+interface Stream {
+  seq: SeqStream;
+  /** Where the sender's own datagrams come from: the source of its repaired messages. */
+  source: Source;
+  heard: number;
+  gaps: Map<number, Gap>;
+}
+
+function sameSource(a: Source, b: Source): boolean {
+  return a.address === b.address && a.port === b.port;
+}
+
+const nackKey = (sender: string, seq: number): string => `n ${sender} ${seq}`;
+
+export class Receiver {
+  private readonly streams = new Map<string, Stream>();
+  private readonly joinedAt: number;
+  private lastSweep: number;
+
+  constructor(
+    private readonly s: Settings,
+    private readonly sched: Scheduler,
+    private readonly stats: ReliableStats,
+    private readonly hooks: ReceiverHooks,
+    /** Takes a NACK token (the endpoint's bucket); false when over the rate. */
+    private readonly takeNackToken: (now: number) => boolean,
+    /** Milliseconds until the next NACK token. */
+    private readonly nackTokenWait: (now: number) => number,
+  ) {
+    this.joinedAt = s.clock.now();
+    this.lastSweep = this.joinedAt;
+  }
+
+  /** Gaps currently waiting for repair. */
+  get pendingGaps(): number {
+    let n = 0;
+    for (const st of this.streams.values()) n += st.gaps.size;
+    return n;
+  }
+
+  /** Senders currently tracked. */
+  get trackedSenders(): number {
+    return this.streams.size;
+  }
+
+  /** A sequenced message heard directly from its sender. */
+  onData(msg: ChanMessage, source: Source): void {
+    const now = this.s.clock.now();
+    let st = this.streams.get(msg.sender);
+    if (st && !sameSource(st.source, source)) st = this.restarted(msg.sender);
+    st ??= this.newStream(msg.sender, msg.seq, source);
+    st.heard = now;
+    this.arrived(msg, st, false, now);
+  }
+
+  /** The message an RSND carried (from any holder). */
+  onRepair(msg: ChanMessage): void {
+    const st = this.streams.get(msg.sender);
+    if (!st) {
+      // A repair for a sender we never heard: history from before we joined.
+      this.stats.old++;
+      return;
+    }
+    this.arrived(msg, st, true, this.s.clock.now());
+  }
+
+  private arrived(msg: ChanMessage, st: Stream, repaired: boolean, now: number): void {
+    const sender = msg.sender;
+    const r = st.seq.receive(msg.seq);
+    this.apply(sender, st, r);
+    const superseded = this.s.superseded.has(msg.opcode);
+    const prior = superseded ? priorOf(msg) : undefined;
+    if (prior !== undefined && r.arrival === "new" && st.gaps.size > 0) this.inferPrior(sender, st, prior, msg.seq);
+    if (r.arrival !== "new") {
+      if (r.arrival === "duplicate") this.stats.duplicates++;
+      else this.stats.old++;
+      return;
+    }
+    this.closeGap(sender, st, msg.seq);
+    this.stats.delivered++;
+    if (repaired) this.stats.repaired++;
+    this.hooks.deliver(prior === undefined ? msg : withoutPrior(msg), st.source, repaired, superseded);
+    this.sweep(now);
+  }
+
+  /** The sender says (sender, seq) will not come (a SKIP). */
+  onSkip(sender: string, seq: number): void {
+    const st = this.streams.get(sender);
+    if (!st?.seq.resolve(seq)) return;
+    this.stats.skipped++;
+    this.closeGap(sender, st, seq);
+  }
+
+  /** A sender announced its latest number. */
+  onLast(sender: string, c: LastControl, source: Source): void {
+    const now = this.s.clock.now();
+    const present = now - this.joinedAt;
+    // Were we here when the sender's stream began?
+    const sinceStart = c.first !== undefined && c.since !== undefined && c.since <= present;
+    let st = this.streams.get(sender);
+    if (st && !sameSource(st.source, source)) st = this.restarted(sender);
+    if (!st) {
+      // First we hear of it: ask only for what was sent after we joined.
+      const first = sinceStart ? (c.first as number) : c.age !== undefined && c.age <= present ? c.seq : c.seq + 1;
+      st = this.newStream(sender, Math.min(first, c.seq + 1), source);
+    } else if (sinceStart) {
+      this.apply(sender, st, st.seq.extendBack(c.first as number));
+    }
+    st.heard = now;
+    this.apply(sender, st, st.seq.announce(c.seq));
+    if (c.nb !== undefined && st.gaps.size > 0) this.inferFromList(sender, st, c.seq, c.nb, c.first);
+  }
+
+  /** Someone NACKed (sender, seq): if we miss it too, their round is ours (suppression). */
+  onNack(sender: string, seq: number): void {
+    const now = this.s.clock.now();
+    const st = this.streams.get(sender);
+    const gap = st?.gaps.get(seq);
+    if (gap && now - gap.roundAt >= this.s.nackWaitMs) {
+      gap.tries++;
+      gap.roundAt = now;
+      this.stats.nacksSuppressed++;
+      this.sched.set(nackKey(sender, seq), this.retryDelay(gap.tries), () => this.nackDue(sender, seq));
+    }
+  }
+
+  /** Stop tracking a sender (it restarted, or one of our own senders took its id). */
+  forget(sender: string): void {
+    const st = this.streams.get(sender);
+    if (st) for (const seq of st.gaps.keys()) this.sched.cancel(nackKey(sender, seq));
+    this.streams.delete(sender);
+  }
+
+  /** Called when a sender restarted, so its held copies can be dropped too. */
+  onRestart: (sender: string) => void = () => {};
+
+  // ---- gaps and NACKs ----
+
+  private apply(sender: string, st: Stream, change: Change): void {
+    for (const seq of change.abandoned) this.closeGap(sender, st, seq);
+    for (const seq of change.gaps) {
+      st.gaps.set(seq, { tries: 0, roundAt: Number.NEGATIVE_INFINITY });
+      this.stats.gaps++;
+      this.sched.set(nackKey(sender, seq), this.s.rng.next() * this.s.nackWaitMs, () => this.nackDue(sender, seq));
+    }
+  }
+
+  /** A superseded message says its sender's latest other message was K: what we miss between
+   *  K and it were superseded ones too. */
+  private inferPrior(sender: string, st: Stream, k: number, seq: number): void {
+    if (k >= seq) return;
+    for (const gap of [...st.gaps.keys()]) {
+      if (gap > k && gap < seq && st.seq.resolve(gap)) {
+        this.closeGap(sender, st, gap);
+        this.stats.beatsInferred++;
+      }
+    }
+  }
+
+  /** LAST listed the sender's latest non-superseded numbers: the other numbers we miss in the
+   *  range the list covers (from the oldest listed, or from the stream's first when the list is
+   *  not full) were superseded ones. */
+  private inferFromList(sender: string, st: Stream, last: number, nb: readonly number[], first?: number): void {
+    const from = nb.length >= NB_MAX ? (nb[nb.length - 1] as number) : first;
+    if (from === undefined) return;
+    const keep = new Set(nb);
+    for (const seq of [...st.gaps.keys()]) {
+      if (seq >= from && seq <= last && !keep.has(seq) && st.seq.resolve(seq)) {
+        this.closeGap(sender, st, seq);
+        this.stats.beatsInferred++;
+      }
+    }
+  }
+
+  private closeGap(sender: string, st: Stream, seq: number): void {
+    if (st.gaps.delete(seq)) this.sched.cancel(nackKey(sender, seq));
+  }
+
+  /** Wait after a NACK round before the next: long enough for an answer, doubling, capped at
+   *  4× so that all rounds fit in the retransmission buffers' reach (about 14 s by default). */
+  private retryDelay(tries: number): number {
+    const base = this.s.nackWaitMs + 2 * this.s.rsndWaitMs;
+    return base * 2 ** Math.min(tries - 1, 2) + this.s.rng.next() * this.s.nackWaitMs;
+  }
+
+  private nackDue(sender: string, seq: number): void {
+    const st = this.streams.get(sender);
+    const gap = st?.gaps.get(seq);
+    if (!st || !gap) return;
+    if (gap.tries >= this.s.nackTries) {
+      st.seq.resolve(seq);
+      st.gaps.delete(seq);
+      this.stats.givenUp++;
+      this.s.logger?.debug({ sender, seq, tries: gap.tries }, "gave up waiting for a lost message");
+      return;
+    }
+    const now = this.s.clock.now();
+    if (!this.takeNackToken(now)) {
+      // Over our NACK rate: this round waits for a token (and may be suppressed meanwhile).
+      this.stats.nacksDeferred++;
+      const wait = this.nackTokenWait(now) + this.s.rng.next() * this.s.nackWaitMs;
+      this.sched.set(nackKey(sender, seq), wait, () => this.nackDue(sender, seq));
+      return;
+    }
+    if (this.hooks.nack(sender, seq)) this.stats.nacksSent++;
+    gap.tries++;
+    gap.roundAt = now;
+    this.sched.set(nackKey(sender, seq), this.retryDelay(gap.tries), () => this.nackDue(sender, seq));
+  }
+
+  // ---- streams ----
+
+  private newStream(sender: string, first: number, source: Source): Stream {
+    const st: Stream = {
+      seq: new SeqStream(first, this.s.limits ?? DEFAULT_LIMITS),
+      source,
+      heard: this.s.clock.now(),
+      gaps: new Map(),
+    };
+    this.streams.set(sender, st);
+    return st;
+  }
+
+  /** The sender speaks from a new address: a new program under the same id (restart). */
+  private restarted(sender: string): undefined {
+    this.forget(sender);
+    this.onRestart(sender);
+    this.stats.restarts++;
+    this.s.logger?.debug({ sender }, "sender restarted: tracking its new sequence");
+    return undefined;
+  }
+
+  /** Forget senders long silent with nothing missing, so memory stays bounded. */
+  private sweep(now: number): void {
+    const idle = 2 * Math.max(this.s.holdTimeMs, 60_000);
+    if (now - this.lastSweep < idle / 2) return;
+    this.lastSweep = now;
+    for (const [sender, st] of this.streams) {
+      if (st.gaps.size === 0 && now - st.heard > idle) this.streams.delete(sender);
+    }
+  }
+}
