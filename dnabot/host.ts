@@ -28,13 +28,8 @@ import { newName } from "./identity.js";
 import type { Uploader } from "./upload.js";
 
 /** One local sender of the endpoint (contract 3: `openSender(id)`). */
-export interface HostSender {
-  readonly id: string;
-  send(opcode: string, dest: string, args?: readonly string[]): number;
-  rename(id: string): void;
-  /** Leave (LAST, linger for repairs); the endpoint stays open for the others. */
-  close(): Promise<void>;
-}
+export interface HostSender
+  extends Pick<GroupChannel, "id" | "nextSeq" | "measure" | "fits" | "send" | "rename" | "close"> {}
 
 /** The endpoint the host runs on: one receive pipeline, many senders. */
 export interface HostEndpoint extends EventEmitter<ChannelEvents> {
@@ -121,9 +116,21 @@ export class HostedChannel extends EventEmitter<ChannelEvents> implements GroupC
     return this.sender.id;
   }
 
-  send(opcode: string, dest: string, args: readonly string[] = []): number {
+  get nextSeq(): number {
+    return this.sender.nextSeq;
+  }
+
+  measure(opcode: string, dest: string, args: readonly string[] = []): number {
+    return this.sender.measure(opcode, dest, args);
+  }
+
+  fits(opcode: string, dest: string, args: readonly string[] = []): boolean {
+    return this.sender.fits(opcode, dest, args);
+  }
+
+  send(opcode: string, dest: string, args: readonly string[] = []): number | undefined {
     const seq = this.sender.send(opcode, dest, args);
-    if (seq >= 0) this.stats.sent++;
+    if (seq !== undefined) this.stats.sent++;
     return seq;
   }
 

@@ -1,36 +1,44 @@
 /**
- * A minimal multi-sender endpoint for host tests before the stack's one lands: one transport,
- * one parse, senders with their own id and sequence. No reliability layer.
+ * A minimal multi-sender endpoint for host tests: one transport, one parse (a Link), senders
+ * with their own id and sequence. No reliability layer (shared/reliable/endpoint.ts is the real
+ * one).
  */
 import { EventEmitter } from "node:events";
 import type { HostEndpoint, HostSender } from "../../dnabot/host.js";
-import type { ChannelEvents } from "../../shared/channel.js";
-import { encodeLine, formatBody, formatLine, parseDatagram } from "../../shared/codec.js";
+import { type ChannelEvents, Link } from "../../shared/channel.js";
 import type { Transport } from "../../shared/transport.js";
 
 export class PlainEndpoint extends EventEmitter<ChannelEvents> implements HostEndpoint {
   parsed = 0;
+  readonly link: Link;
   constructor(readonly transport: Transport) {
     super();
-    transport.on("datagram", (bytes, source) => {
+    this.link = new Link(transport);
+    this.link.on("message", (msg, source) => {
       this.parsed++;
-      const r = parseDatagram(bytes);
-      if (r.ok) this.emit("message", r.msg, source);
-      else this.emit("invalid", r.reason, r.text, source);
+      this.emit("message", msg, source);
+    });
+    this.link.on("invalid", (reason, text, source) => {
+      this.parsed++;
+      this.emit("invalid", reason, text, source);
     });
   }
   openSender(id: string): HostSender {
-    const t = this.transport;
+    const link = this.link;
     let seq = 1;
     let name = id;
     return {
       get id() {
         return name;
       },
+      get nextSeq() {
+        return seq;
+      },
+      measure: (opcode, dest, args = []) => link.measure(name, seq, opcode, dest, args),
+      fits: (opcode, dest, args = []) => link.measure(name, seq, opcode, dest, args) <= link.pktSize,
       send(opcode, dest, args = []) {
-        const s = seq++;
-        t.send(encodeLine(formatLine(name, s, formatBody(opcode, dest, args))));
-        return s;
+        if (!link.sendAs(name, seq, opcode, dest, args)) return undefined;
+        return seq++;
       },
       rename(n) {
         name = n;
@@ -39,6 +47,6 @@ export class PlainEndpoint extends EventEmitter<ChannelEvents> implements HostEn
     };
   }
   close(): Promise<void> {
-    return this.transport.close();
+    return this.link.close();
   }
 }
