@@ -17,6 +17,7 @@ import type { GroupChannel } from "../shared/channel.js";
 import type { Clock, TimerId } from "../shared/clock.js";
 import { type ChanMessage, withTags } from "../shared/codec.js";
 import type { Config } from "../shared/config.js";
+import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import {
   ASIMOV,
@@ -26,6 +27,7 @@ import {
   EXIT_STATUS,
   type ExitReason,
   FRANKENSTEIN,
+  isCommandOpcode,
   isKnownOpcode,
   KILL,
   NEWS,
@@ -38,6 +40,7 @@ import {
 import { choice, type Rng } from "../shared/random.js";
 import type { Source } from "../shared/transport.js";
 import { newName } from "./identity.js";
+import { ANSWER_LIMITS, RequestLimiter, ThrottledCount, UPLOAD_LIMITS, uploadPort } from "./limits.js";
 import { beatText, exitText, newsText, researchList } from "./research.js";
 import type { Uploader, UploadRequest } from "./upload.js";
 
@@ -66,6 +69,9 @@ const LIVE_KEYS: ReadonlySet<string> = new Set([
 ]);
 /** Uploads run one at a time; more requests than this waiting are dropped with a warning. */
 const MAX_PENDING_UPLOADS = 16;
+/** A warning that traffic can cause (queue full, requests refused) is logged at most this
+ *  often, with the count since the last one. */
+export const WARN_INTERVAL_MS = 5000;
 
 export interface BotDeps {
   channel: GroupChannel;
@@ -95,6 +101,12 @@ export interface BotStats {
   collisions: number;
   uploads: number;
   uploadsDropped: number;
+  /** PING/RSET/UPLD refused by a rate limit (per requester or total, see limits.ts). */
+  refused: number;
+  /** UPLDs refused for their port= tag (not a port, or privileged and not filePort). */
+  badPort: number;
+  /** PING * absorbed by an answer to an earlier PING * still waiting to go out. */
+  coalesced: number;
 }
 
 type Phase = "created" | "waiting" | "running" | "stopping" | "stopped";
@@ -110,7 +122,14 @@ export class Bot {
   private frankensteinP: number;
   private phase: Phase = "created";
   private readonly queue: Queued[] = [];
-  private droppedUnreported = 0;
+  /** Queue-full drops and refused requests not yet reported in a warning. */
+  private readonly droppedWarn = new ThrottledCount(WARN_INTERVAL_MS);
+  private readonly refusedWarn = new ThrottledCount(WARN_INTERVAL_MS);
+  /** Requesters (by source address) of PING and RSET answers, and of uploads. */
+  private readonly answerLimiter: RequestLimiter;
+  private readonly uploadLimiter: RequestLimiter;
+  /** An answer to a PING * is waiting for its random delay: later PING * share it. */
+  private wildcardPingPending = false;
   private drainTimer: TimerId | undefined;
   /** A drain is scheduled through deps.defer. */
   private drainDeferred = false;
@@ -128,7 +147,7 @@ export class Bot {
   private pendingUploads = 0;
   private readonly onMessage = (msg: ChanMessage, source: Source): void => this.enqueue(msg, source);
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
-    this.deps.logger.debug({ reason, text, from: source.address }, "invalid datagram dropped");
+    this.deps.logger.debug({ reason, text: printable(text), from: source.address }, "invalid datagram dropped");
   };
   private readonly onWarning = (err: Error): void => {
     this.deps.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
@@ -136,10 +155,22 @@ export class Bot {
   private resolveFinished: (code: number) => void = () => {};
   /** Resolves with the exit status once the bot has left the group. */
   readonly finished: Promise<number>;
-  readonly stats: BotStats = { processed: 0, dropped: 0, discoveries: 0, collisions: 0, uploads: 0, uploadsDropped: 0 };
+  readonly stats: BotStats = {
+    processed: 0,
+    dropped: 0,
+    discoveries: 0,
+    collisions: 0,
+    uploads: 0,
+    uploadsDropped: 0,
+    refused: 0,
+    badPort: 0,
+    coalesced: 0,
+  };
 
   constructor(private readonly deps: BotDeps) {
     this.config = deps.config;
+    this.answerLimiter = new RequestLimiter(ANSWER_LIMITS, deps.clock.now());
+    this.uploadLimiter = new RequestLimiter(UPLOAD_LIMITS, deps.clock.now());
     this.frankensteinP = deps.config.frankenstein;
     this.finished = new Promise((r) => {
       this.resolveFinished = r;
@@ -273,6 +304,7 @@ export class Bot {
     const now = this.deps.clock.now();
     const delta = (now - this.prevTick) / 1000;
     this.prevTick = now;
+    this.reportDrops(now);
     if (this._state === ASIMOV) this.checkFrankenstein(delta);
     this.doResearch(delta);
     if (this.phase === "running") this.scheduleTick();
@@ -309,7 +341,7 @@ export class Bot {
     if (this.phase === "stopping" || this.phase === "stopped") return;
     if (this.queue.length >= this.config.QUEUE_SIZE) {
       this.stats.dropped++;
-      this.droppedUnreported++;
+      this.droppedWarn.note();
       return;
     }
     this.queue.push({ msg, source });
@@ -334,10 +366,7 @@ export class Bot {
   private drain(): void {
     this.drainTimer = undefined;
     this.drainDeferred = false;
-    if (this.droppedUnreported > 0) {
-      this.deps.logger.warn(t("Receiver queue full, messages dropped: {{count}}", { count: this.droppedUnreported }));
-      this.droppedUnreported = 0;
-    }
+    this.reportDrops(this.deps.clock.now());
     // Handle a snapshot; what arrives meanwhile (enqueued during handle) waits for the next drain.
     const batch = this.queue.splice(0, this.queue.length);
     for (const item of batch) {
@@ -348,6 +377,44 @@ export class Bot {
     this.scheduleDrain();
   }
 
+  /** Warn about queue-full drops and refused requests, at most once per WARN_INTERVAL_MS each. */
+  private reportDrops(now: number): void {
+    const dropped = this.droppedWarn.due(now);
+    if (dropped !== undefined) {
+      this.deps.logger.warn(t("Receiver queue full, messages dropped: {{count}}", { count: dropped }));
+    }
+    const refused = this.refusedWarn.due(now);
+    if (refused !== undefined) {
+      this.deps.logger.warn(t("Requests refused (rate limit or port): {{count}}", { count: refused }));
+    }
+  }
+
+  /** One more request from this source: within its rate and the total rate? */
+  private admit(limiter: RequestLimiter, msg: ChanMessage, source: Source): boolean {
+    const verdict = limiter.allow(source.address, this.deps.clock.now());
+    if (verdict === "ok") return true;
+    this.refuse(
+      msg,
+      source,
+      verdict === "requester" ? t("over the rate for its sender") : t("over the rate for all senders"),
+    );
+    this.stats.refused++;
+    return false;
+  }
+
+  private refuse(msg: ChanMessage, source: Source, why: string): void {
+    this.refusedWarn.note();
+    this.deps.logger.debug(
+      t("{{opcode}} from {{sender}} ({{address}}) refused: {{why}}", {
+        opcode: msg.opcode,
+        sender: msg.sender,
+        address: source.address,
+        why,
+      }),
+    );
+    this.reportDrops(this.deps.clock.now());
+  }
+
   private handle(msg: ChanMessage, source: Source): void {
     if (msg.sender === this.id) this.collision(source);
     // Every KILL, to anyone, makes a bot nervous.
@@ -356,9 +423,14 @@ export class Bot {
       this.deps.logger.debug(`KILL seen, Frankenstein probability now ${this.frankensteinP.toFixed(4)}`);
     }
     if (msg.dest !== this.id && msg.dest !== WILDCARD) return;
+    if (isCommandOpcode(msg.opcode) && this.deps.logger.isLevelEnabled("debug")) {
+      this.deps.logger.debug(
+        t("Command received from {{address}}: {{text}}", { address: source.address, text: printable(msg.text) }),
+      );
+    }
     switch (msg.opcode) {
       case PING:
-        this.later(msg.dest, () => this.sendBeat());
+        this.ping(msg, source);
         break;
       case UPLD:
         this.upload(msg, source);
@@ -367,13 +439,32 @@ export class Bot {
         this.killed(msg);
         break;
       case RSET:
-        this.reset(msg);
+        if (this.admit(this.answerLimiter, msg, source)) this.reset(msg);
         break;
       default:
         // Every other opcode of the protocol (what bots send, the reliability layer's) is not
         // for a bot to act on; anything else is a stranger's.
-        if (!isKnownOpcode(msg.opcode)) this.deps.logger.debug(`no handler for ${msg.opcode}: ${msg.text}`);
+        if (!isKnownOpcode(msg.opcode)) this.deps.logger.debug(`no handler for ${msg.opcode}: ${printable(msg.text)}`);
     }
+  }
+
+  /** PING: a BEAT, at once to us, after a random wait to `*`; one answer to any number of
+   *  PING * that arrive while it waits. */
+  private ping(msg: ChanMessage, source: Source): void {
+    if (msg.dest === WILDCARD && this.wildcardPingPending) {
+      this.stats.coalesced++;
+      return;
+    }
+    if (!this.admit(this.answerLimiter, msg, source)) return;
+    if (msg.dest !== WILDCARD) {
+      this.sendBeat();
+      return;
+    }
+    this.wildcardPingPending = true;
+    this.later(WILDCARD, () => {
+      this.wildcardPingPending = false;
+      this.sendBeat();
+    });
   }
 
   /** Run now when addressed to us, after a random wait in [0, backoff) when addressed to all,
@@ -453,9 +544,18 @@ export class Bot {
       this.deps.logger.warn(t("UPLD request without resource name, ignored"));
       return;
     }
-    const portTag = tags[TAG.port];
-    const tagged = portTag !== undefined && /^\d{1,5}$/.test(portTag) ? Number(portTag) : 0;
-    const port = tagged >= 1 && tagged <= 65535 ? tagged : this.config.filePort;
+    const target = uploadPort(tags[TAG.port], this.config.filePort);
+    if (!target.ok) {
+      this.stats.badPort++;
+      this.refuse(
+        msg,
+        source,
+        target.reason === "bad-port" ? t("port= is not a port number") : t("port= is privileged and not filePort"),
+      );
+      return;
+    }
+    const port = target.port;
+    if (!this.admit(this.uploadLimiter, msg, source)) return;
     if (this.pendingUploads >= MAX_PENDING_UPLOADS) {
       this.stats.uploadsDropped++;
       this.deps.logger.warn(t("Too many uploads waiting, UPLD from {{sender}} ignored", { sender: msg.sender }));
@@ -471,17 +571,20 @@ export class Bot {
   private async runUpload(req: UploadRequest): Promise<void> {
     try {
       if (this.phase !== "running") return;
-      this.deps.logger.debug(`upload ${req.resource} to ${req.host}:${req.port}`);
+      this.deps.logger.debug(`upload ${printable(req.resource)} to ${req.host}:${req.port}`);
       const outcome = await this.deps.uploader(req);
       this.stats.uploads++;
       const where = { host: req.host, port: req.port };
       if (outcome.ok) {
         if (outcome.problem) {
           this.deps.logger.warn(
-            t("Cannot read {{resource}} for upload: {{error}}", { resource: req.resource, error: outcome.problem }),
+            t("Cannot read {{resource}} for upload: {{error}}", {
+              resource: printable(req.resource),
+              error: outcome.problem,
+            }),
           );
         }
-        this.deps.logger.debug(`uploaded ${req.resource}: status ${outcome.status}`);
+        this.deps.logger.debug(`uploaded ${printable(req.resource)}: status ${outcome.status}`);
       } else if (outcome.error === "timeout") {
         this.deps.logger.warn(t("Upload to {{host}}:{{port}} timed out", where));
       } else {

@@ -402,28 +402,105 @@ describe("collisions, RSET, UPLD and the queue", () => {
       { host: SUP_ADDR, port: 9001, resource: "results.data", botId: w.bot.id },
     ]);
     w.sup.send("UPLD", w.bot.id, ["."]);
-    w.sup.send("UPLD", w.bot.id, ["x", "port=99999"]);
     await settle(w);
-    expect(w.uploads.slice(1).map((u) => [u.req.resource, u.req.port])).toEqual([
-      [".", 8123],
-      ["x", 8123],
-    ]);
+    expect(w.uploads.slice(1).map((u) => [u.req.resource, u.req.port])).toEqual([[".", 8123]]);
     // Without a file: a warning, nothing uploaded.
     w.sup.send("UPLD", w.bot.id);
     await settle(w);
-    expect(w.uploads.length).toBe(3);
+    expect(w.uploads.length).toBe(2);
     expect(w.warnings()).toContain("UPLD request without resource name, ignored");
-    // To everyone: after a random wait within backoff.
+    // To everyone: after a random wait within backoff (uploads are rate-limited: let time pass).
+    await w.clock.run(10_000, 100);
     w.sup.send("UPLD", "*", ["results.data"]);
     await flushMicrotasks();
     const at = w.clock.now();
     await w.clock.run(6_000, 10);
-    expect(w.uploads.length).toBe(4);
-    expect((w.uploads[3]?.at ?? Infinity) - at).toBeLessThan(5_000);
+    expect(w.uploads.length).toBe(3);
+    expect((w.uploads[2]?.at ?? Infinity) - at).toBeLessThan(5_000);
     // To another bot: ignored.
+    await w.clock.run(10_000, 100);
     w.sup.send("UPLD", "0BADBEEF", ["results.data"]);
     await w.clock.run(6_000, 10);
-    expect(w.uploads.length).toBe(4);
+    expect(w.uploads.length).toBe(3);
+  });
+
+  it("UPLD port=: filePort or unprivileged ports only; anything else is refused and counted", async () => {
+    const w = setup({ heartbeat: 100, discovery: 0, frankenstein: 0, filePort: 800, lifespan: 1000 }, 13);
+    await started(w);
+    const bad = ["port=22", "port=0", "port=99999", "port=http", "port=1023"];
+    for (const tag of bad) {
+      w.sup.send("UPLD", w.bot.id, ["results.data", tag]);
+      await settle(w);
+    }
+    expect(w.uploads).toEqual([]);
+    expect(w.bot.stats.badPort).toBe(bad.length);
+    // One warning line for the lot, not one per request.
+    expect(w.warnings().filter((l) => l.startsWith("Requests refused"))).toEqual([
+      "Requests refused (rate limit or port): 1",
+    ]);
+    w.sup.send("UPLD", w.bot.id, ["results.data", "port=800"]);
+    await settle(w);
+    w.sup.send("UPLD", w.bot.id, ["results.data", "port=1024"]);
+    await settle(w);
+    expect(w.uploads.map((u) => u.req.port)).toEqual([800, 1024]);
+  });
+
+  it("rate-limits uploads per requester: a flood of UPLDs costs a bounded number of connections", async () => {
+    const w = setup({ heartbeat: 100, discovery: 0, frankenstein: 0, lifespan: 1000 }, 13);
+    await started(w);
+    for (let i = 0; i < 60; i++) {
+      w.sup.send("UPLD", w.bot.id, ["results.data"]);
+      await w.clock.run(100, 10);
+    }
+    // 6 s of requests: the burst (2) and one per 5 s.
+    expect(w.uploads.length).toBe(3);
+    expect(w.bot.stats.refused).toBe(57);
+    // Another requester has its own budget.
+    const other = new Channel(w.net.endpoint("127.0.0.77"), { id: "HUMAN-0002" });
+    other.send("UPLD", w.bot.id, ["results.data"]);
+    await settle(w);
+    expect(w.uploads.at(-1)?.req.host).toBe("127.0.0.77");
+  });
+
+  it("answers PING and RSET within a rate per requester and in total; PING * answers coalesce", async () => {
+    const w = setup({ heartbeat: 1000, backoff: 2, discovery: 0, frankenstein: 0, lifespan: 10_000 }, 21);
+    await started(w);
+    const beats = () => w.sent.filter((s) => s.opcode === "BEAT").length;
+    // PING * at 200/s for 10 s: one answer per random wait, never a backlog.
+    let before = beats();
+    for (let i = 0; i < 2000; i++) {
+      w.sup.send("PING", "*");
+      await w.clock.run(5, 5);
+    }
+    await w.clock.run(3_000, 10);
+    const wildcardAnswers = beats() - before;
+    expect(wildcardAnswers).toBeGreaterThanOrEqual(5);
+    expect(wildcardAnswers).toBeLessThanOrEqual(10 + 3);
+    expect(w.bot.stats.coalesced).toBeGreaterThan(1900);
+    // PING to the bot itself at 200/s for 10 s: the requester's rate (1/s, burst 3).
+    before = beats();
+    for (let i = 0; i < 2000; i++) {
+      w.sup.send("PING", w.bot.id);
+      await w.clock.run(5, 5);
+    }
+    expect(beats() - before).toBeLessThanOrEqual(3 + 10 + 1);
+    expect(beats() - before).toBeGreaterThanOrEqual(9);
+    // Many requesters together: the total rate (5/s, burst 10) bounds them.
+    const many = Array.from(
+      { length: 40 },
+      (_, i) => new Channel(w.net.endpoint(`127.0.1.${i}`), { id: `HUMAN-1${i}` }),
+    );
+    await w.clock.run(5_000, 100);
+    before = beats();
+    for (let round = 0; round < 10; round++) {
+      for (const c of many) c.send("RSET", w.bot.id);
+      await w.clock.run(1000, 10);
+    }
+    expect(beats() - before).toBeLessThanOrEqual(10 + 5 * 10 + 1);
+    // Refused: ~1,987 direct PINGs and ~340 RSETs.
+    expect(w.bot.stats.refused).toBeGreaterThan(2250);
+    // Warnings: at most one line per interval, not one per refusal.
+    expect(w.warnings().filter((l) => l.startsWith("Requests refused")).length).toBeLessThanOrEqual(30 / 5 + 2);
   });
 
   it("bounds the inbound queue: drops beyond QUEUE_SIZE with a counted warning", async () => {
@@ -443,6 +520,40 @@ describe("collisions, RSET, UPLD and the queue", () => {
     await settle(w);
     expect(w.sent.at(-1)?.opcode).toBe("BEAT");
     expect(w.bot.stats.dropped).toBe(15);
+  });
+
+  it("warns of a full queue once per interval with a count, not once per pass", async () => {
+    const w = setup({ QUEUE_SIZE: 5, heartbeat: 100, discovery: 0, frankenstein: 0, lifespan: 1000 }, 14);
+    await started(w);
+    // 20 bursts over 2 s, each overflowing the queue by 10.
+    for (let burst = 0; burst < 20; burst++) {
+      for (let i = 0; i < 15; i++) w.sup.send("PING", "0BADBEEF");
+      await flushMicrotasks(10);
+      await w.clock.run(100, 10);
+    }
+    expect(w.bot.stats.dropped).toBe(200);
+    const lines = () => w.warnings().filter((l) => l.startsWith("Receiver queue full"));
+    expect(lines()).toEqual(["Receiver queue full, messages dropped: 10"]);
+    // The rest is reported once the interval has passed (the 1 s tick reports it even if
+    // nothing more arrives).
+    await w.clock.run(6_000, 100);
+    expect(lines()).toEqual([
+      "Receiver queue full, messages dropped: 10",
+      "Receiver queue full, messages dropped: 190",
+    ]);
+  });
+
+  it("-debug logs every command received, with network text escaped", async () => {
+    const w = setup({ heartbeat: 100, discovery: 0, frankenstein: 0, lifespan: 1000 }, 15);
+    await started(w);
+    w.supTransport.send(encodeLine(`HUMAN-0a1b 40 UPLD ${w.bot.id} evil\x1b[2J\u0007.txt`));
+    w.sup.send("PING", "0BADBEEF");
+    await settle(w);
+    const received = w.logs.filter((l) => l.level === 20 && l.msg.startsWith("Command received")).map((l) => l.msg);
+    expect(received).toEqual([
+      `Command received from ${SUP_ADDR}: HUMAN-0a1b 40 UPLD ${w.bot.id} evil\\x1b[2J\\x07.txt`,
+    ]);
+    expect(w.logs.some((l) => l.msg.includes("\x1b"))).toBe(false);
   });
 
   it("drops malformed datagrams without harm (counted by the channel, logged at debug)", async () => {

@@ -1,0 +1,143 @@
+/**
+ * What a bot does for others is bounded: every command that costs it work (PING and RSET answer
+ * with a BEAT, UPLD opens a TCP connection and sends a file) passes a rate limit per requester
+ * and one in total, so a flood of `PING *` costs a bounded number of BEATs and leaves nothing
+ * queued once it stops; and a warning that could repeat at the rate of the network is printed
+ * at most once per interval, with a count. Pure: times (ms) come from the caller.
+ */
+import { TokenBucket } from "../shared/reliable/bucket.js";
+
+export interface RateLimits {
+  /** Requests per second one requester may make, on average, and its burst. */
+  perRequesterRate: number;
+  perRequesterBurst: number;
+  /** Requests per second from everyone together, and the burst. */
+  totalRate: number;
+  totalBurst: number;
+  /** Most requesters tracked; the least recently heard is forgotten beyond it. */
+  maxRequesters: number;
+}
+
+/**
+ * PING and RSET: a requester gets an answer per second on average (3 at once), all requesters
+ * together 5 per second (10 at once). A supervisor's `PING *` every few seconds is never refused.
+ */
+export const ANSWER_LIMITS: RateLimits = {
+  perRequesterRate: 1,
+  perRequesterBurst: 3,
+  totalRate: 5,
+  totalBurst: 10,
+  maxRequesters: 256,
+};
+
+/** UPLD: one upload per 5 s per requester (2 at once), one per second in total (4 at once). */
+export const UPLOAD_LIMITS: RateLimits = {
+  perRequesterRate: 0.2,
+  perRequesterBurst: 2,
+  totalRate: 1,
+  totalBurst: 4,
+  maxRequesters: 256,
+};
+
+export type Verdict = "ok" | "requester" | "total";
+
+export interface LimiterStats {
+  allowed: number;
+  /** Refused because this requester was over its rate. */
+  refusedRequester: number;
+  /** Refused because everyone together was over the total rate. */
+  refusedTotal: number;
+  /** Requesters forgotten to stay within maxRequesters. */
+  evicted: number;
+}
+
+/** Per-requester and total token buckets; requesters in a bounded table (LRU). */
+export class RequestLimiter {
+  private readonly total: TokenBucket;
+  /** Insertion order = least recently heard first. */
+  private readonly byRequester = new Map<string, TokenBucket>();
+  readonly stats: LimiterStats = { allowed: 0, refusedRequester: 0, refusedTotal: 0, evicted: 0 };
+
+  constructor(
+    private readonly limits: RateLimits,
+    now: number,
+  ) {
+    this.total = new TokenBucket(limits.totalRate, limits.totalBurst, now);
+  }
+
+  /** May this requester have one more answer now? A refusal costs no token. */
+  allow(requester: string, now: number): Verdict {
+    let own = this.byRequester.get(requester);
+    if (own) {
+      this.byRequester.delete(requester);
+    } else {
+      own = new TokenBucket(this.limits.perRequesterRate, this.limits.perRequesterBurst, now);
+      if (this.byRequester.size >= this.limits.maxRequesters) {
+        const oldest = this.byRequester.keys().next();
+        if (!oldest.done) this.byRequester.delete(oldest.value);
+        this.stats.evicted++;
+      }
+    }
+    this.byRequester.set(requester, own);
+    // Per requester first: a flooder spends its own budget, not everyone's.
+    if (own.waitMs(now) > 0) {
+      this.stats.refusedRequester++;
+      return "requester";
+    }
+    if (!this.total.take(now)) {
+      this.stats.refusedTotal++;
+      return "total";
+    }
+    own.take(now);
+    this.stats.allowed++;
+    return "ok";
+  }
+
+  /** Requesters tracked now (at most maxRequesters). */
+  get size(): number {
+    return this.byRequester.size;
+  }
+}
+
+/**
+ * A warning that may be due many times a second: note() every occurrence; due() says, at most
+ * once per interval, how many occurred since the last time it said so (undefined otherwise).
+ */
+export class ThrottledCount {
+  private pending = 0;
+  private lastAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly intervalMs: number) {}
+
+  note(n = 1): void {
+    this.pending += n;
+  }
+
+  due(now: number): number | undefined {
+    if (this.pending === 0 || now - this.lastAt < this.intervalMs) return undefined;
+    const n = this.pending;
+    this.pending = 0;
+    this.lastAt = now;
+    return n;
+  }
+}
+
+/** What a bot accepts in an UPLD's `port=` tag (see protocol.md, "Uploads over TCP"). */
+export type PortDecision = { ok: true; port: number } | { ok: false; reason: "bad-port" | "privileged-port" };
+
+/** Ports below this need privileges: a bot connects to one only if it is filePort. */
+export const FIRST_UNPRIVILEGED_PORT = 1024;
+
+/**
+ * The port an UPLD makes the bot connect to: filePort without a tag; the tag's port when it is
+ * a number in 1..65535 that is filePort or unprivileged (≥ 1024); anything else is refused, so
+ * a forged UPLD cannot point a bot at a mail, SSH or web server.
+ */
+export function uploadPort(tag: string | undefined, filePort: number): PortDecision {
+  if (tag === undefined) return { ok: true, port: filePort };
+  if (!/^[0-9]{1,5}$/.test(tag)) return { ok: false, reason: "bad-port" };
+  const port = Number(tag);
+  if (port < 1 || port > 65535) return { ok: false, reason: "bad-port" };
+  if (port < FIRST_UNPRIVILEGED_PORT && port !== filePort) return { ok: false, reason: "privileged-port" };
+  return { ok: true, port };
+}
