@@ -30,12 +30,13 @@ export const ANSWER_LIMITS: RateLimits = {
   maxRequesters: 256,
 };
 
-/** UPLD: one upload per 5 s per requester (2 at once), one per second in total (4 at once). */
+/** UPLD: one upload per second per requester (5 at once), 2 per second in total (10 at once).
+ *  Uploads also run one at a time, with at most 16 waiting (bot.ts). */
 export const UPLOAD_LIMITS: RateLimits = {
-  perRequesterRate: 0.2,
-  perRequesterBurst: 2,
-  totalRate: 1,
-  totalBurst: 4,
+  perRequesterRate: 1,
+  perRequesterBurst: 5,
+  totalRate: 2,
+  totalBurst: 10,
   maxRequesters: 256,
 };
 
