@@ -147,20 +147,23 @@ export interface ChannelOptions extends LinkOptions {
   id: string;
 }
 
-/** One sender on a Link: the plain channel (no repair). */
-export class Channel extends EventEmitter<ChannelEvents> implements GroupChannel {
+/**
+ * One sender on a Link: an id and a sequence. Its 'message' events are what it is handed
+ * (deliver()); a Channel hands it everything its own link receives.
+ */
+export class LinkSender extends EventEmitter<ChannelEvents> implements GroupChannel {
   private _id: string;
   private seq = 1;
-  readonly link: Link;
+  private closing: Promise<void> | undefined;
 
-  constructor(transport: Transport, opts: ChannelOptions) {
+  constructor(
+    readonly link: MessageLink,
+    id: string,
+    /** Called once by close() (a Channel closes its link; an endpoint forgets the sender). */
+    private readonly onClose: () => Promise<void> = () => Promise.resolve(),
+  ) {
     super();
-    this._id = opts.id;
-    this.link = new Link(transport, opts);
-    this.link.on("message", (msg, source) => this.emit("message", msg, source));
-    this.link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
-    this.link.on("error", (err) => this.emit("error", err));
-    this.link.on("warning", (err) => this.emit("warning", err));
+    this._id = id;
   }
 
   get id(): string {
@@ -201,7 +204,84 @@ export class Channel extends EventEmitter<ChannelEvents> implements GroupChannel
     return seq;
   }
 
+  /** Emit 'message' on this sender. */
+  deliver(msg: ChanMessage, source: Source): void {
+    this.emit("message", msg, source);
+  }
+
   close(): Promise<void> {
-    return this.link.close();
+    this.closing ??= this.onClose();
+    return this.closing;
+  }
+}
+
+/** One sender on its own Link: the plain channel (no repair). */
+export class Channel extends LinkSender {
+  declare readonly link: Link;
+
+  constructor(transport: Transport, opts: ChannelOptions) {
+    const link = new Link(transport, opts);
+    super(link, opts.id, () => link.close());
+    link.on("message", (msg, source) => this.emit("message", msg, source));
+    link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    link.on("error", (err) => this.emit("error", err));
+    link.on("warning", (err) => this.emit("warning", err));
+  }
+}
+
+/** A sender of an endpoint: a GroupChannel whose messages are what the program hands it. */
+export interface EndpointSender extends GroupChannel {
+  /** Emit 'message' on this sender (a bot host's dispatcher hands each bot what concerns it). */
+  deliver(msg: ChanMessage, source: Source): void;
+}
+
+/**
+ * One receive pipeline for many local senders (a bot host): every message from the group is
+ * emitted ONCE on the endpoint; openSender(id) gives each local sender its own id and sequence;
+ * closing a sender does not close the endpoint. ReliableEndpoint (shared/reliable/endpoint.ts)
+ * adds repair; PlainEndpoint is the reliable=false one.
+ */
+export interface GroupEndpoint extends EventEmitter<ChannelEvents> {
+  openSender(id: string): EndpointSender;
+  /** The open sender with this id, if any. */
+  sender(id: string): EndpointSender | undefined;
+  /** Every sender leaves, then the link closes. */
+  close(): Promise<void>;
+  readonly stats: ChannelStats;
+}
+
+/** The endpoint of reliable=false: one Link, plain senders, nothing repaired. */
+export class PlainEndpoint extends EventEmitter<ChannelEvents> implements GroupEndpoint {
+  private readonly local = new Map<LinkSender, true>();
+
+  constructor(readonly link: MessageLink) {
+    super();
+    link.on("message", (msg, source) => this.emit("message", msg, source));
+    link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    link.on("error", (err) => this.emit("error", err));
+    link.on("warning", (err) => this.emit("warning", err));
+  }
+
+  get stats(): ChannelStats {
+    return this.link.stats;
+  }
+
+  openSender(id: string): LinkSender {
+    if (this.sender(id)) throw new Error(`sender ${id} is already open on this endpoint`);
+    const s: LinkSender = new LinkSender(this.link, id, async () => {
+      this.local.delete(s);
+    });
+    this.local.set(s, true);
+    return s;
+  }
+
+  sender(id: string): LinkSender | undefined {
+    for (const s of this.local.keys()) if (s.id === id) return s;
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.local.keys()].map((s) => s.close()));
+    await this.link.close();
   }
 }

@@ -5,18 +5,21 @@
  *   → Link (parsing; the one place a message becomes a datagram)
  *   → Channel (reliable=false: ids, sequence numbers), or
  *     ReliableChannel (NACK/RSND/SKIP/LAST, on by default)
+ * or, for a bot host, one endpoint with a sender per local bot (endpointOver/openEndpoint):
+ *   → PlainEndpoint (reliable=false) or ReliableEndpoint.
  * Programs get a GroupChannel and never know which transport or wrappers are underneath.
  * This is where the program's settings become the parts' plain options: the parts import no
  * program config.
  */
-import { Channel, type GroupChannel, Link } from "./channel.js";
+import { Channel, type GroupChannel, type GroupEndpoint, Link, PlainEndpoint } from "./channel.js";
 import { type Clock, SystemClock } from "./clock.js";
 import type { Config } from "./config.js";
 import { type LossSettings, LossSimulator } from "./loss.js";
 import { BEAT } from "./protocol.js";
 import { makeRng, type Rng, seededRng } from "./random.js";
 import { ReliableChannel } from "./reliable/channel.js";
-import type { DebugLog } from "./reliable/options.js";
+import { ReliableEndpoint } from "./reliable/endpoint.js";
+import type { DebugLog, ReliableOptions } from "./reliable/options.js";
 import type { Transport } from "./transport.js";
 import { UdpTransport } from "./udp_transport.js";
 
@@ -72,16 +75,17 @@ export function lossSettingsFrom(config: Config): LossSettings | undefined {
   return s.lossRate > 0 || s.dupRate > 0 || s.reorderRate > 0 ? s : undefined;
 }
 
-/** Wrap a transport in the channel stack the config asks for. */
-export function channelOver(transport: Transport, config: Config, id: string, deps: StackDeps = {}): GroupChannel {
-  const clock = deps.clock ?? new SystemClock();
+/** The transport with the loss simulator around it when the config asks for one. */
+function impaired(transport: Transport, config: Config, clock: Clock, deps: StackDeps): Transport {
   const loss = lossSettingsFrom(config);
-  const under = loss
+  return loss
     ? new LossSimulator(transport, { ...loss, rng: deps.lossRng ?? rngFor(config, LOSS_SALT), clock })
     : transport;
-  if (!config.reliable) return new Channel(under, { id, pktSize: config.PKT_SIZE });
-  return new ReliableChannel(new Link(under, { pktSize: config.PKT_SIZE }), {
-    id,
+}
+
+/** The reliability layer's options from a config. */
+export function reliableOptionsFrom(config: Config, clock: Clock, deps: StackDeps = {}): ReliableOptions {
+  return {
     clock,
     rng: deps.rng ?? rngFor(config, RELIABLE_SALT),
     nackWaitMs: config.nackWait * 1000,
@@ -94,7 +98,40 @@ export function channelOver(transport: Transport, config: Config, id: string, de
     lingerMs: config.linger * 1000,
     superseded: SUPERSEDED_OPCODES,
     logger: deps.logger,
-  });
+  };
+}
+
+/** Wrap a transport in the channel stack the config asks for. */
+export function channelOver(transport: Transport, config: Config, id: string, deps: StackDeps = {}): GroupChannel {
+  const clock = deps.clock ?? new SystemClock();
+  const under = impaired(transport, config, clock, deps);
+  if (!config.reliable) return new Channel(under, { id, pktSize: config.PKT_SIZE });
+  const link = new Link(under, { pktSize: config.PKT_SIZE });
+  return new ReliableChannel(link, { ...reliableOptionsFrom(config, clock, deps), id });
+}
+
+/**
+ * Wrap a transport in a multi-sender endpoint (a bot host: one receive pipeline, openSender(id)
+ * per local bot), reliable unless the config says reliable=false.
+ */
+export function endpointOver(transport: Transport, config: Config, deps: StackDeps = {}): GroupEndpoint {
+  const clock = deps.clock ?? new SystemClock();
+  const link = new Link(impaired(transport, config, clock, deps), { pktSize: config.PKT_SIZE });
+  if (!config.reliable) return new PlainEndpoint(link);
+  return new ReliableEndpoint(link, reliableOptionsFrom(config, clock, deps));
+}
+
+export interface OpenedEndpoint {
+  endpoint: GroupEndpoint;
+  transport: Transport;
+}
+
+/** Open the group for a bot host. Resolves once the sockets are bound and the group joined;
+ *  rejects with a TransportError. */
+export async function openEndpoint(config: Config, deps: StackDeps = {}): Promise<OpenedEndpoint> {
+  const transport = udpTransportFor(config);
+  await transport.ready();
+  return { endpoint: endpointOver(transport, config, deps), transport };
 }
 
 /** Open the group for a program. Resolves once the sockets are bound and the group joined;

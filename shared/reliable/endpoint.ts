@@ -42,7 +42,8 @@ import { EventEmitter } from "node:events";
 import {
   type ChannelEvents,
   type ChannelStats,
-  type GroupChannel,
+  type EndpointSender,
+  type GroupEndpoint,
   type MessageLink,
   MessageTooLargeError,
 } from "../channel.js";
@@ -64,7 +65,7 @@ export interface EndpointOptions extends ReliableOptions {
 
 type State = "open" | "closing" | "closed";
 
-export class ReliableEndpoint extends EventEmitter<ChannelEvents> {
+export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements GroupEndpoint {
   readonly reliability: ReliableStats = emptyStats();
   /** @internal */ readonly s: Settings;
   /** @internal */ readonly sched: Scheduler;
@@ -276,7 +277,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> {
  * 'message' events are only what someone hands it with deliver(); 'warning' says a send did not
  * fit. `stats` are the endpoint's link counters, shared by all its senders.
  */
-export class ReliableSender extends EventEmitter<ChannelEvents> implements GroupChannel {
+export class ReliableSender extends EventEmitter<ChannelEvents> implements EndpointSender {
   private _id: string;
   private seq = 1;
   private readonly announcer: Announcer;

@@ -55,6 +55,11 @@ export class Scheduler {
     return this.slots.size;
   }
 
+  /** Entries in the heap, stale ones included (tests check it stays proportional to size). */
+  get heapSize(): number {
+    return this.heap.length;
+  }
+
   /** Cancel everything (close()). */
   clear(): void {
     this.slots.clear();
