@@ -13,7 +13,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { closeSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, readSync } from "node:fs";
+import {
+  closeSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -109,6 +120,84 @@ export function nodeProgramCommand(repo: string, program: string, args: readonly
   return { file: process.execPath, args: ["--import", guard, program, ...args] };
 }
 
+/**
+ * Bots per process when the user does not say (-perProcess): one process per bot up to
+ * PACK_ABOVE bots (the most faithful picture of the original: every bot a program of its own),
+ * then as few host processes as hold HOST_BOTS bots each. Every host reads and parses every
+ * datagram of the group once, so the group's receive cost grows with the number of hosts; a
+ * Node process costs ~50 MB before any bot, a hosted bot a small fraction of that.
+ */
+export const PACK_ABOVE = 20;
+export const HOST_BOTS = 2000;
+
+export function defaultPerProcess(count: number): number {
+  if (count <= PACK_ABOVE) return 1;
+  const hosts = Math.ceil(count / HOST_BOTS);
+  return Math.ceil(count / hosts);
+}
+
+/**
+ * Split bots 1..count into processes of at most perProcess bots, as evenly as possible (sizes
+ * differ by at most one, larger first): [[1,2,3],[4,5],[6,7]] for 7 bots at 3.
+ */
+export function packBots(count: number, perProcess: number): number[][] {
+  const per = Math.max(1, Math.floor(perProcess));
+  const processes = Math.ceil(count / per);
+  const out: number[][] = [];
+  let next = 1;
+  for (let p = 0; p < processes; p++) {
+    const size = Math.floor(count / processes) + (p < count % processes ? 1 : 0);
+    out.push(Array.from({ length: size }, (_, i) => next + i));
+    next += size;
+  }
+  return out;
+}
+
+/** What a bot host writes in a bot's directory when that bot ends (DIR/exit.json). */
+export interface ExitRecord {
+  id: string;
+  status: number;
+  reason: string;
+}
+
+export const EXIT_FILE = "exit.json";
+
+/** A bot's exit.json, if it is there and well formed. */
+export function readExitRecord(dir: string): ExitRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, EXIT_FILE), "utf8");
+  } catch {
+    return undefined;
+  }
+  return parseExitRecord(text);
+}
+
+export function parseExitRecord(text: string): ExitRecord | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<ExitRecord> | null;
+    if (v && typeof v.id === "string" && typeof v.status === "number" && typeof v.reason === "string")
+      return { id: v.id, status: v.status, reason: v.reason };
+  } catch {
+    // Not JSON: as if absent.
+  }
+  return undefined;
+}
+
+/**
+ * How a bot of a host ended: from its exit record when the host wrote one, else from how the
+ * host process ended (SIGKILLed by us after the grace period: forced; anything else: crashed).
+ */
+export function hostedEnding(record: ExitRecord | undefined, signal: NodeJS.Signals | null, forced: boolean): Ending {
+  if (record) {
+    if (record.reason === "killed" || record.status === 255) return "killed";
+    if (record.reason === "lifespan") return "lifespan";
+    if (record.reason === "signal") return "signalled";
+    return "crashed";
+  }
+  return forced && signal === "SIGKILL" ? "forced" : "crashed";
+}
+
 export interface FleetOptions {
   count: number;
   /** This run's own fresh directory (makeRunDir); the bot directories are made in it. */
@@ -117,8 +206,12 @@ export interface FleetOptions {
   prefix: string;
   /** Copied into every bot directory; undefined: start from an empty one. */
   protoDir: string | undefined;
-  /** What to run in a bot directory. */
+  /** Bots per process (default 1). Above 1, hostCommand runs each process's bots. */
+  perProcess?: number;
+  /** What to run in a bot directory for a process of one bot. */
   command: (dir: string, index: number) => BotCommand;
+  /** What to run for a host of several bots, given its list file (one bot directory per line). */
+  hostCommand?: (listFile: string, index: number) => BotCommand;
   /** Emit 'line' for every output line (else output goes straight to the file). */
   tail?: boolean;
   /** Signal that asks a bot to leave cleanly. */
@@ -127,12 +220,30 @@ export interface FleetOptions {
   graceMs?: number;
 }
 
-export interface BotProcess {
+/** One bot: its directory, its id once known, and how it ended. */
+export interface FleetBot {
   index: number;
   name: string;
   dir: string;
+  id: string | undefined;
+  process: BotProcess;
+  ended: { ending: Ending; how: string } | undefined;
+}
+
+/** One process: a bot of its own (output in the bot's directory) or a host of several. */
+export interface BotProcess {
+  index: number;
+  /** The bot's directory name, or HostN for a host. */
+  name: string;
+  /** Its working directory: the bot's directory, or the run directory for a host. */
+  dir: string;
+  /** Its stdout and stderr. */
+  outFile: string;
+  bots: FleetBot[];
+  /** A host's list of bot directories. */
+  listFile: string | undefined;
   pid: number | undefined;
-  /** The bot's own id once its output has named it. */
+  /** The bot's id (a process of one bot) once its output has named it. */
   id: string | undefined;
   child: ChildProcess | undefined;
   stopRequested: boolean;
@@ -141,17 +252,22 @@ export interface BotProcess {
 }
 
 export interface FleetEvents {
-  /** A bot process is running. */
-  spawned: [bot: BotProcess];
-  /** One line of a bot's output (only with tail). */
-  line: [bot: BotProcess, line: string];
-  ended: [bot: BotProcess];
-  /** A bot could not be started at all. */
-  spawnError: [bot: BotProcess, err: Error];
+  /** A process is running. */
+  spawned: [proc: BotProcess];
+  /** One line of a process's output (only with tail). */
+  line: [proc: BotProcess, line: string];
+  /** A process ended (its bots' endings are set). */
+  ended: [proc: BotProcess];
+  /** A bot ended (reported when its process ends). */
+  botEnded: [bot: FleetBot];
+  /** A process could not be started at all. */
+  spawnError: [proc: BotProcess, err: Error];
 }
 
 export class BotFleet extends EventEmitter<FleetEvents> {
-  readonly bots: BotProcess[];
+  readonly processes: BotProcess[] = [];
+  readonly bots: FleetBot[] = [];
+  readonly perProcess: number;
   private readonly stopSignal: NodeJS.Signals;
   private readonly graceMs: number;
   private killTimer: NodeJS.Timeout | undefined;
@@ -163,18 +279,30 @@ export class BotFleet extends EventEmitter<FleetEvents> {
     super();
     this.stopSignal = opts.stopSignal ?? "SIGTERM";
     this.graceMs = opts.graceMs ?? 5000;
-    this.bots = [];
-    for (let i = 1; i <= opts.count; i++) this.bots.push(this.newBot());
+    this.perProcess = Math.max(1, Math.floor(opts.perProcess ?? 1));
+    if (this.perProcess > 1 && !opts.hostCommand) throw new Error("perProcess > 1 needs a hostCommand");
+    const groups = packBots(opts.count, this.perProcess);
+    for (const group of groups) {
+      if (this.perProcess === 1) {
+        this.newSoloProcess();
+        continue;
+      }
+      const index = this.processes.length + 1;
+      const name = botDirName("Host", index, groups.length);
+      const proc = this.newProcess(index, name, opts.runDir, join(opts.runDir, `${name}.out`));
+      proc.listFile = join(opts.runDir, `${name}.list`);
+      for (let i = 0; i < group.length; i++) this.addBot(proc);
+    }
   }
 
-  /** The next bot, numbered after every bot so far (replacements included). */
-  private newBot(): BotProcess {
-    const index = this.bots.length + 1;
-    const name = botDirName(this.opts.prefix, index, this.opts.count);
-    return {
+  private newProcess(index: number, name: string, dir: string, outFile: string): BotProcess {
+    const proc: BotProcess = {
       index,
       name,
-      dir: join(this.opts.runDir, name),
+      dir,
+      outFile,
+      bots: [],
+      listFile: undefined,
       pid: undefined,
       id: undefined,
       child: undefined,
@@ -182,87 +310,139 @@ export class BotFleet extends EventEmitter<FleetEvents> {
       forced: false,
       ended: undefined,
     };
+    this.processes.push(proc);
+    return proc;
   }
 
-  /** Make every bot's directory, a copy of the prototype, in the run directory (throws FleetError). */
+  /** The next bot, numbered after every bot so far (replacements included). */
+  private addBot(proc: BotProcess): FleetBot {
+    const index = this.bots.length + 1;
+    const name = botDirName(this.opts.prefix, index, this.opts.count);
+    const bot: FleetBot = {
+      index,
+      name,
+      dir: join(this.opts.runDir, name),
+      id: undefined,
+      process: proc,
+      ended: undefined,
+    };
+    proc.bots.push(bot);
+    this.bots.push(bot);
+    return bot;
+  }
+
+  /** A process of one bot, named and placed like the bot. */
+  private newSoloProcess(): BotProcess {
+    const index = this.bots.length + 1;
+    const name = botDirName(this.opts.prefix, index, this.opts.count);
+    const dir = join(this.opts.runDir, name);
+    const proc = this.newProcess(this.processes.length + 1, name, dir, join(dir, OUTPUT_FILE));
+    this.addBot(proc);
+    return proc;
+  }
+
+  /** Make every bot's directory, a copy of the prototype, and the hosts' lists (throws FleetError). */
   prepare(): void {
     for (const b of this.bots) makeBotDir(b.dir, this.opts.protoDir);
+    for (const p of this.processes)
+      if (p.listFile) writeFileSync(p.listFile, `${p.bots.map((b) => b.dir).join("\n")}\n`, { flag: "wx" });
   }
 
-  /** Start the bots one after another (each once its process exists). Stops early if stop() is called. */
+  /** Start the processes one after another (each once it exists). Stops early if stop() is called. */
   async start(): Promise<void> {
-    for (const b of this.bots) {
+    for (const p of this.processes) {
       if (this.stopping) break;
-      await this.startOne(b);
+      await this.startOne(p);
     }
   }
 
   /**
-   * Start a new bot, in a new directory, in place of one that ended (the demo keeps its group
-   * lively). The one that ended keeps its directory, its output and its place in the tally.
+   * Start a new bot, in a new directory and process, in place of one that ended (the demo keeps
+   * its group lively; one bot per process only). The one that ended keeps its directory, its
+   * output and its place in the tally.
    */
-  async replace(ended: BotProcess): Promise<BotProcess | undefined> {
-    if (this.stopping || !ended.ended) return undefined;
-    const b = this.newBot();
+  async replace(ended: FleetBot): Promise<FleetBot | undefined> {
+    if (this.stopping || !ended.ended || this.perProcess !== 1) return undefined;
+    const proc = this.newSoloProcess();
+    const b = proc.bots[0]!;
     makeBotDir(b.dir, this.opts.protoDir);
-    this.bots.push(b);
     this.replacements++;
-    await this.startOne(b);
+    await this.startOne(proc);
     return b;
   }
 
-  private startOne(b: BotProcess): Promise<void> {
-    const cmd = this.opts.command(b.dir, b.index);
-    const outPath = join(b.dir, OUTPUT_FILE);
-    const outFd = this.opts.tail ? undefined : openSync(outPath, "a");
+  private startOne(p: BotProcess): Promise<void> {
+    const cmd = p.listFile
+      ? this.opts.hostCommand!(p.listFile, p.index)
+      : this.opts.command(p.bots[0]!.dir, p.bots[0]!.index);
+    const outFd = this.opts.tail ? undefined : openSync(p.outFile, "a");
     const child = spawn(cmd.file, cmd.args, {
-      cwd: b.dir,
+      cwd: p.dir,
       env: { ...process.env, ...(cmd.env ?? {}), MCASTBOTS_PARENT_FD: "3" },
       stdio: ["ignore", outFd ?? "pipe", outFd ?? "pipe", "pipe"],
       detached: true,
     });
-    b.child = child;
+    p.child = child;
     if (outFd !== undefined) closeSync(outFd);
-    else this.followOutput(b, child, outPath);
+    else this.followOutput(p, child);
     return new Promise((done) => {
       child.once("spawn", () => {
-        b.pid = child.pid;
+        p.pid = child.pid;
         // stop() came while this one was starting.
         if (this.stopping) {
-          b.stopRequested = true;
-          signal(b, this.stopSignal);
+          p.stopRequested = true;
+          signal(p, this.stopSignal);
         }
-        this.emit("spawned", b);
+        this.emit("spawned", p);
         done();
       });
       child.once("error", (err) => {
         // Only a failure to start arrives here before 'spawn'; later errors (kill) are ignored.
-        if (b.pid === undefined && !b.ended) {
-          b.ended = { code: null, signal: null, ending: "crashed" };
-          this.emit("spawnError", b, err);
-          this.emit("ended", b);
+        if (p.pid === undefined && !p.ended) {
+          p.ended = { code: null, signal: null, ending: "crashed" };
+          this.emit("spawnError", p, err);
+          this.emit("ended", p);
           done();
         }
       });
-      child.once("exit", (code, signal) => {
+      child.once("exit", (code, sig) => {
         (child.stdio[3] as Readable | null)?.destroy();
-        b.id ??= idFromOutput(outPath);
-        b.ended = { code, signal, ending: classifyEnding(code, signal, b.stopRequested, b.forced) };
-        this.emit("ended", b);
+        this.settle(p, code, sig);
       });
     });
   }
 
-  private followOutput(b: BotProcess, child: ChildProcess, outPath: string): void {
-    const file = createWriteStream(outPath, { flags: "a" });
+  /** A process ended: how it and each of its bots ended. */
+  private settle(p: BotProcess, code: number | null, sig: NodeJS.Signals | null): void {
+    const ending = classifyEnding(code, sig, p.stopRequested, p.forced);
+    p.ended = { code, signal: sig, ending };
+    const how = sig ? `${sig}` : String(code);
+    if (!p.listFile) {
+      const b = p.bots[0]!;
+      p.id ??= idFromOutput(p.outFile);
+      b.id = p.id;
+      b.ended = { ending, how };
+    } else {
+      for (const b of p.bots) {
+        const record = readExitRecord(b.dir);
+        b.id = record?.id;
+        b.ended = { ending: hostedEnding(record, sig, p.forced), how: record ? String(record.status) : how };
+      }
+    }
+    this.emit("ended", p);
+    for (const b of p.bots) this.emit("botEnded", b);
+  }
+
+  private followOutput(p: BotProcess, child: ChildProcess): void {
+    const file = createWriteStream(p.outFile, { flags: "a" });
     let open = 2;
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       const rl = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
       rl.on("line", (line) => {
         file.write(`${line}\n`);
-        if (b.id === undefined) b.id = detectBotId(line);
-        this.emit("line", b, line);
+        if (p.id === undefined && !p.listFile) p.id = detectBotId(line);
+        this.emit("line", p, line);
       });
       rl.on("close", () => {
         if (--open === 0) file.end();
@@ -271,19 +451,19 @@ export class BotFleet extends EventEmitter<FleetEvents> {
   }
 
   get running(): BotProcess[] {
-    return this.bots.filter((b) => b.pid !== undefined && !b.ended);
+    return this.processes.filter((p) => p.pid !== undefined && !p.ended);
   }
 
   get isStopping(): boolean {
     return this.stopping;
   }
 
-  /** Ask every running bot to leave (stopSignal), SIGKILL whoever is left after the grace period. */
+  /** Ask every running process to leave (stopSignal), SIGKILL whoever is left after the grace period. */
   stop(): Promise<void> {
     this.stopping = true;
-    for (const b of this.running) {
-      b.stopRequested = true;
-      signal(b, this.stopSignal);
+    for (const p of this.running) {
+      p.stopRequested = true;
+      signal(p, this.stopSignal);
     }
     if (!this.killTimer) {
       this.killTimer = setTimeout(() => this.killNow(), this.graceMs);
@@ -292,21 +472,21 @@ export class BotFleet extends EventEmitter<FleetEvents> {
     return this.whenAllEnded();
   }
 
-  /** SIGKILL every bot still running, at once (second Ctrl-C, or our own exit). Synchronous. */
+  /** SIGKILL every process still running, at once (second Ctrl-C, or our own exit). Synchronous. */
   killNow(): void {
     this.stopping = true;
-    for (const b of this.running) {
-      b.stopRequested = true;
-      b.forced = true;
-      signal(b, "SIGKILL");
+    for (const p of this.running) {
+      p.stopRequested = true;
+      p.forced = true;
+      signal(p, "SIGKILL");
     }
   }
 
-  /** Resolves once every bot started has ended. */
+  /** Resolves once every process started has ended. */
   whenAllEnded(): Promise<void> {
     return new Promise((done) => {
       const check = () => {
-        if (this.bots.every((b) => b.ended || !b.child)) {
+        if (this.processes.every((p) => p.ended || !p.child)) {
           this.off("ended", check);
           if (this.killTimer) clearTimeout(this.killTimer);
           done();
@@ -319,13 +499,18 @@ export class BotFleet extends EventEmitter<FleetEvents> {
 
   /** Bots whose process was started. */
   get started(): number {
-    return this.bots.filter((b) => b.pid !== undefined).length;
+    return this.processes.filter((p) => p.pid !== undefined).reduce((n, p) => n + p.bots.length, 0);
+  }
+
+  /** Processes that were started. */
+  get processesStarted(): number {
+    return this.processes.filter((p) => p.pid !== undefined).length;
   }
 
   /** How each bot that ran ended, each counted once (replacements are bots of their own). */
   tally(): Record<Ending, number> {
     const counts = Object.fromEntries(ENDINGS.map((e) => [e, 0])) as Record<Ending, number>;
-    for (const b of this.bots) if (b.ended) counts[b.ended.ending]++;
+    for (const b of this.bots) if (b.ended && b.process.pid !== undefined) counts[b.ended.ending]++;
     return counts;
   }
 }
@@ -349,10 +534,10 @@ export function idFromOutput(path: string): string | undefined {
   }
 }
 
-function signal(b: BotProcess, sig: NodeJS.Signals): void {
-  if (b.pid === undefined) return;
+function signal(p: BotProcess, sig: NodeJS.Signals): void {
+  if (p.pid === undefined) return;
   try {
-    process.kill(b.pid, sig);
+    process.kill(p.pid, sig);
   } catch {
     // Already gone: its 'exit' is on the way.
   }

@@ -16,16 +16,9 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KEYS } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
-import {
-  BotFleet,
-  FleetError,
-  makeRunDir,
-  nodeBotCommand,
-  nodeProgramCommand,
-  OUTPUT_FILE,
-  repoRoot,
-} from "./botfleet.js";
-import { fleetErrorText, tallyLine } from "./fleet_text.js";
+import { nodeBotCommand, nodeProgramCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
+import { FleetRun, fail } from "./fleet_run.js";
+import { tallyLine } from "./fleet_text.js";
 import { freeUdpPort } from "./ports.js";
 import { checkBotArgs, initToolLanguage, splitToolArgs } from "./toolargs.js";
 
@@ -35,11 +28,6 @@ const DEFAULT_BOTS = 5;
 const LIVELY = ["-fg", "-debug", "-heartbeat=3", "-backoff=2", "-discovery=0.05", "-frankenstein=0.005"];
 /** Seconds before a bot that left is replaced. */
 const RESPAWN_DELAY = 5;
-
-function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
 
 const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["bots", "uploadDir"]);
 initToolLanguage(args.botArgs);
@@ -84,36 +72,28 @@ const forBots = [...ownPort, ...args.botArgs.filter(sharedWithBots)];
 const config = checkBotArgs(PROG, [...LIVELY, ...forBots]);
 
 const repo = repoRoot();
-const runDir = makeRunDir(PROG);
+const run = new FleetRun(
+  PROG,
+  {
+    count,
+    prefix: "DemoBot",
+    protoDir: join(repo, "proto"),
+    // Staggered lifespans: bots leave (and are replaced) one at a time, every half minute or so.
+    command: (_dir, i) =>
+      nodeBotCommand(repo, [...LIVELY, `-lifespan=${60 + 30 * (1 + ((i - 1) % count))}`, ...forBots]),
+  },
+  // The bots' directories are ours, made in this run: they go at the end; the uploads stay.
+  (r) => {
+    for (const b of r.fleet.bots) rmSync(b.dir, { recursive: true, force: true });
+    if (readdirSync(r.runDir).length === 0) rmSync(r.runDir, { recursive: true, force: true });
+  },
+);
+const { fleet, runDir } = run;
 const uploadDir = resolve(args.values.get("uploadDir") ?? join(runDir, "uploads"));
 const supervisorArgs = [...ownPort, ...args.botArgs, `-uploadDir=${uploadDir}`];
-const fleet = new BotFleet({
-  count,
-  runDir,
-  prefix: "DemoBot",
-  protoDir: join(repo, "proto"),
-  // Staggered lifespans: bots leave (and are replaced) one at a time, every half minute or so.
-  command: (_dir, i) => nodeBotCommand(repo, [...LIVELY, `-lifespan=${60 + 30 * (1 + ((i - 1) % count))}`, ...forBots]),
-});
-
-/** The bots' directories are ours, made in this run: they go at the end; the uploads stay. */
-function cleanUp(): void {
-  for (const b of fleet.bots) rmSync(b.dir, { recursive: true, force: true });
-  const kept = readdirSync(runDir);
-  if (kept.length === 0) rmSync(runDir, { recursive: true, force: true });
-}
-
-try {
-  fleet.prepare();
-} catch (e) {
-  cleanUp();
-  if (e instanceof FleetError) fail(fleetErrorText(PROG, e), 1);
-  throw e;
-}
 
 let supervisor: ChildProcess | undefined;
 process.on("exit", () => {
-  fleet.killNow();
   if (supervisor && supervisor.exitCode === null) supervisor.kill("SIGKILL");
 });
 // Ctrl-C at the terminal reaches the supervisor too (same process group): it decides; we follow.
@@ -162,7 +142,7 @@ const supervisorEnded = new Promise<number>((done) => {
   });
 });
 
-fleet.on("ended", (b) => {
+fleet.on("botEnded", (b) => {
   if (fleet.isStopping) return;
   setTimeout(() => {
     fleet
@@ -174,17 +154,11 @@ fleet.on("ended", (b) => {
       );
   }, RESPAWN_DELAY * 1000).unref();
 });
-fleet.on("spawnError", (b, err) =>
-  process.stderr.write(
-    `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog: PROG, name: b.name, error: err.message })}\n`,
-  ),
-);
 void fleet.start();
 
 const code = await supervisorEnded;
 await fleet.stop();
 process.stdout.write(`${tallyLine(fleet.started, fleet.tally())}\n`);
-cleanUp();
 if (existsSync(uploadDir) && readdirSync(uploadDir, { withFileTypes: true }).some((e) => e.isFile()))
   process.stdout.write(`${t("The uploads stay in {{dir}}", { dir: uploadDir })}\n`);
 process.exit(code);

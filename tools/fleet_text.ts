@@ -1,6 +1,6 @@
 /** The translated lines spawnBots, the demo and the load report print about a fleet. */
 import { t } from "../shared/i18n.js";
-import { type BotProcess, type Ending, FleetError } from "./botfleet.js";
+import { type BotProcess, type Ending, type FleetBot, FleetError } from "./botfleet.js";
 
 export function endingText(e: Ending): string {
   switch (e) {
@@ -25,20 +25,19 @@ export function tallyLine(started: number, tally: Record<Ending, number>): strin
   );
 }
 
-/** A bot's label: its id once known, else its directory name. */
-export function botLabel(b: BotProcess): string {
-  return b.id ?? b.name;
+/** A process's label: its bot's id once known, else its name (a host's lines carry their bot's id). */
+export function botLabel(p: BotProcess): string {
+  return p.id ?? p.name;
 }
 
-export function endedLine(b: BotProcess): string {
+export function endedLine(b: FleetBot): string {
   const e = b.ended;
   if (!e) return "";
-  const how = e.signal ? `${e.signal}` : String(e.code);
   return t("{{name}} ({{label}}) ended: {{ending}} [{{how}}]", {
     name: b.name,
     label: b.id ?? "?",
     ending: endingText(e.ending),
-    how,
+    how: e.how,
   });
 }
 

@@ -1,15 +1,18 @@
 /**
- * The load report: `npm run load -- N [seconds] [-python=DIR] [bot options]`. Runs N bots on the
- * loopback group, on a free port so nothing else is disturbed, with a recording listener for the
- * given time (default 30 s), then stops them and prints: bots started and seen, heartbeats
- * expected vs received, sequence gaps, messages per second, peak memory and CPU of the bots.
- * Exits 1 if any bot crashed (or had to be killed).
+ * The load report: `npm run load -- N [seconds] [-json] [-perProcess=K] [-python=DIR] [bot
+ * options]`. Runs N bots (one process each for small N, else packed into bot hosts as spawnBots
+ * packs them) on a free port of the loopback group, with a recording listener, for the given
+ * measured time (default 30 s) once every bot has been heard, then stops them and reports: bots
+ * started and heard, heartbeats expected vs received, sequence gaps, messages per second, memory
+ * and CPU of the bot processes, and a time series of the window. -json prints the result as one
+ * JSON object (LoadResult, load_stats.ts) instead of text. Exits 1 if any bot crashed (or had to
+ * be killed), 2 for a mistake on the command line.
  *
  * -python=DIR runs the original Python bots from a checkout of laranzu/MCastBots instead. Their
  * default interface is the default route's, so this is refused unless every network interface is
  * a loopback one, i.e. inside a private network namespace (`unshare -n`).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
@@ -17,31 +20,27 @@ import { Channel } from "../shared/channel.js";
 import { t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
 import { isSupervisorId } from "../shared/protocol.js";
-import { BotFleet, FleetError, makeRunDir, nodeBotCommand, repoRoot } from "./botfleet.js";
-import { fleetErrorText, tallyLine } from "./fleet_text.js";
-import { ProcTracker, TrafficRecorder } from "./load_stats.js";
+import { defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
+import { FleetRun, fail } from "./fleet_run.js";
+import { tallyLine } from "./fleet_text.js";
+import { intervalFor, type LoadResult, ProcTracker, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { type ProcSample, sampleProcess } from "./procstats.js";
 import { checkBotArgs, initToolLanguage, sleep, splitToolArgs } from "./toolargs.js";
 
 const PROG = "load";
-const MAX_BOTS = 2000;
-/** Whole seconds, so the original's bots (which read integers) accept them too. */
-const LOAD_DEFAULTS = ["-heartbeat=1", "-backoff=1"];
+const MAX_BOTS = 20_000;
 
-function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
-}
-
-const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["python"]);
+const args = splitToolArgs(process.argv.slice(2), ["help", "h", "json"], ["python", "perProcess"]);
 initToolLanguage(args.botArgs);
 if (args.flags.has("help") || args.flags.has("h")) {
   process.stdout.write(
     `${[
-      t("Usage: npm run load -- N [seconds] [-python=DIR] [bot options]"),
+      t("Usage: npm run load -- N [seconds] [-json] [-perProcess=K] [-python=DIR] [bot options]"),
       t("Runs N bots on a free port of the loopback group for the given time (default 30 s) and reports"),
-      t("heartbeats received, messages per second, memory and CPU. Bots default to -heartbeat=1 -backoff=1."),
+      t("heartbeats received, messages per second, memory and CPU. The bots run with their defaults (heartbeat 10 s)"),
+      t("unless bot options say otherwise; they are packed into bot hosts as spawnBots packs them (-perProcess=K)."),
+      t("-json prints one JSON object instead of the text report."),
       t("-python=DIR runs the original Python bots from DIR instead, only inside a private network namespace."),
     ].join("\n")}\n`,
   );
@@ -59,8 +58,21 @@ if (!Number.isFinite(seconds) || seconds <= 0 || args.positional.length > 2) {
     2,
   );
 }
+const json = args.flags.has("json");
 const pythonDir = args.values.get("python");
+const perText = args.values.get("perProcess");
+if (perText !== undefined && (!/^\d+$/.test(perText) || Number(perText) < 1)) {
+  fail(
+    t("{{prog}}: -perProcess must be a whole number of bots from 1, not {{value}}", { prog: PROG, value: perText }),
+    2,
+  );
+}
 if (pythonDir !== undefined) {
+  if (perText !== undefined && perText !== "1")
+    fail(
+      t("{{prog}}: the original's bots run one per process; -perProcess does not apply to -python", { prog: PROG }),
+      2,
+    );
   const outside = Object.entries(networkInterfaces()).filter(([, addrs]) => addrs?.some((a) => !a.internal));
   if (outside.length > 0) {
     fail(
@@ -72,15 +84,17 @@ if (pythonDir !== undefined) {
     );
   }
 }
+const perProcess = pythonDir !== undefined ? 1 : perText !== undefined ? Number(perText) : defaultPerProcess(count);
 
 const chanPort = await freeUdpPort();
 const filePort = await freeTcpPort();
+// The bots' own options decide heartbeat and backoff; check them once before anything starts.
+const probe = checkBotArgs(PROG, ["-fg", ...args.botArgs]);
 /** Longest wait for every bot to be heard before the measured window starts anyway. */
-const joinTimeout = Math.max(20, count * 0.5);
+const joinTimeout = Math.max(20, probe.backoff + 2 * probe.heartbeat + 10 + count / 200);
 const lifespan = Math.ceil(joinTimeout + seconds) + 60;
 const botArgs = [
   "-fg",
-  ...LOAD_DEFAULTS,
   `-lifespan=${lifespan}`,
   `-chanPort=${chanPort}`,
   `-filePort=${filePort}`,
@@ -90,47 +104,43 @@ const botArgs = [
 const config = checkBotArgs(PROG, botArgs);
 
 const repo = repoRoot();
-// This run's own directory: the bots' directories, removed at the end unless a bot crashed.
-const runDir = makeRunDir(PROG);
-let keepRunDir = false;
-let protoDir = join(repo, "proto");
-if (pythonDir !== undefined) {
-  // The original's dnabot.ini: bound to loopback whatever else happens.
-  protoDir = join(runDir, "proto");
-  mkdirSync(protoDir);
-  writeFileSync(
-    join(protoDir, "dnabot.ini"),
-    `[DNABot]\nchanIface = 127.0.0.1\nchanAddr = ${config.chanAddr}\nchanPort = ${config.chanPort}\nfilePort = ${config.filePort}\n`,
-  );
-}
-
-const fleet = new BotFleet({
-  count,
-  runDir,
-  prefix: pythonDir !== undefined ? "PyLoadBot" : "LoadBot",
-  protoDir,
-  command: () =>
-    pythonDir !== undefined
-      ? {
-          file: "python3",
-          args: ["-m", "DNABot", ...botArgs.filter((a) => a !== "-chanIface=127.0.0.1"), "-chanIface=127.0.0.1"],
-          env: { PYTHONPATH: pythonDir },
-        }
-      : nodeBotCommand(repo, botArgs),
-  // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
-  stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
-  graceMs: 10_000,
-});
-process.on("exit", () => {
-  fleet.killNow();
-  if (!keepRunDir) rmSync(runDir, { recursive: true, force: true });
-});
-try {
-  fleet.prepare();
-} catch (e) {
-  if (e instanceof FleetError) fail(fleetErrorText(PROG, e), 1);
-  throw e;
-}
+const run = new FleetRun(
+  PROG,
+  {
+    count,
+    prefix: pythonDir !== undefined ? "PyLoadBot" : "LoadBot",
+    // The original's dnabot.ini: bound to loopback whatever else happens.
+    protoDir:
+      pythonDir === undefined
+        ? join(repo, "proto")
+        : (runDir) => {
+            const proto = join(runDir, "proto");
+            mkdirSync(proto);
+            writeFileSync(
+              join(proto, "dnabot.ini"),
+              `[DNABot]\nchanIface = 127.0.0.1\nchanAddr = ${config.chanAddr}\nchanPort = ${config.chanPort}\nfilePort = ${config.filePort}\n`,
+            );
+            return proto;
+          },
+    perProcess,
+    command: () =>
+      pythonDir !== undefined
+        ? {
+            file: "python3",
+            args: ["-m", "DNABot", ...botArgs.filter((a) => a !== "-chanIface=127.0.0.1"), "-chanIface=127.0.0.1"],
+            env: { PYTHONPATH: pythonDir },
+          }
+        : nodeBotCommand(repo, botArgs),
+    hostCommand: (list) => nodeBotCommand(repo, [`-hostList=${list}`, ...botArgs]),
+    // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
+    stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
+    graceMs: 10_000,
+  },
+  // The bots' directories go at the end, unless a bot crashed: its output says why.
+  "remove",
+);
+const { fleet, runDir } = run;
+run.stopOnSignals();
 
 // The recorder: a plain channel (no reliability layer: it only listens and never asks for repairs).
 const transport = udpTransportFor(config);
@@ -142,67 +152,59 @@ try {
 const recorder = new Channel(transport, { id: "LOAD-rec", pktSize: config.PKT_SIZE });
 const traffic = new TrafficRecorder(isSupervisorId);
 let invalid = 0;
-recorder.on("message", (m, from) => traffic.record(m, performance.now(), `${from.address}:${from.port}`));
+// One bot per process: know a bot by its process (address, send port), which survives a rename;
+// bots in a host share its socket, so there a bot is its id.
+recorder.on("message", (m, from) =>
+  traffic.record(m, performance.now(), perProcess === 1 ? `${from.address}:${from.port}` : m.sender),
+);
 recorder.on("invalid", () => invalid++);
 recorder.on("error", (e) =>
   fail(t("{{prog}}: the group channel failed: {{error}}", { prog: PROG, error: e.message }), 1),
 );
 
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(sig, () => {
-    if (!fleet.isStopping) void fleet.stop();
-    else fleet.killNow();
-  });
-}
-
-const tty = Boolean(process.stdout.isTTY);
+const tty = Boolean(process.stdout.isTTY) && !json;
 const kind = pythonDir !== undefined ? t("original Python bots") : t("our bots");
-process.stdout.write(
-  `${t("Load: {{n}} {{kind}} for {{s}} s on group {{group}} port {{port}} (heartbeat {{h}} s)", {
-    n: count,
-    kind,
-    s: seconds,
-    group: config.chanAddr,
-    port: config.chanPort,
-    h: config.heartbeat,
-  })}\n`,
-);
+const header = t("Load: {{n}} {{kind}} for {{s}} s on group {{group}} port {{port}} (heartbeat {{h}} s)", {
+  n: count,
+  kind,
+  s: seconds,
+  group: config.chanAddr,
+  port: config.chanPort,
+  h: config.heartbeat,
+});
+// With -json, stdout is the JSON object alone.
+(json ? process.stderr : process.stdout).write(`${header}\n`);
 const startBar = tty
   ? new cliProgress.SingleBar({ format: `${t("Starting bots")} [{bar}] {value}/{total}` })
   : undefined;
 startBar?.start(count, 0);
-fleet.on("spawned", () => startBar?.increment());
-fleet.on("spawnError", (b, err) =>
-  process.stderr.write(
-    `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog: PROG, name: b.name, error: err.message })}\n`,
-  ),
-);
+fleet.on("spawned", (p) => startBar?.increment(p.bots.length));
 
 const procs = new ProcTracker();
 function sampleAll(baseline = false): void {
   const round = new Map<number, ProcSample>();
-  for (const b of fleet.running) {
-    const s = b.pid !== undefined ? sampleProcess(b.pid) : undefined;
-    if (s && b.pid !== undefined) round.set(b.pid, s);
+  for (const p of fleet.running) {
+    const s = p.pid !== undefined ? sampleProcess(p.pid) : undefined;
+    if (s && p.pid !== undefined) round.set(p.pid, s);
   }
-  if (baseline) procs.baseline(round);
-  else procs.round(round);
+  if (baseline) procs.baseline(round, performance.now());
+  else procs.round(round, performance.now());
 }
 const sampler = setInterval(sampleAll, 1000);
 
+const tStart = performance.now();
 await fleet.start();
 startBar?.stop();
 // Joining: until every bot has been heard (or joinTimeout); then the measured window.
-const tStart = performance.now();
 const joinBar = tty ? new cliProgress.SingleBar({ format: `${t("Bots heard")} [{bar}] {value}/{total}` }) : undefined;
 joinBar?.start(fleet.started, 0);
-while (!fleet.isStopping && traffic.botsSeen() < fleet.started && performance.now() - tStart < joinTimeout * 1000) {
+while (!fleet.isStopping && traffic.botsHeard() < fleet.started && performance.now() - tStart < joinTimeout * 1000) {
   await sleep(100);
-  joinBar?.update(traffic.botsSeen());
+  joinBar?.update(traffic.botsHeard());
 }
 joinBar?.stop();
 const joinedIn = (performance.now() - tStart) / 1000;
-const seenAtStart = traffic.botsSeen();
+const heardAtStart = traffic.botsHeard();
 sampleAll(true);
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
@@ -218,75 +220,116 @@ sampleAll();
 clearInterval(sampler);
 const recorderCpu = process.cpuUsage(cpu0);
 const ranFor = (tEnd - t0) / 1000;
-const beforeStop = traffic.summary(
+const heartbeatMs = config.heartbeat * 1000;
+const window = traffic.summary(
   t0,
   tEnd,
-  config.heartbeat * 1000,
-  Math.max(0, fleet.started - traffic.botsSeen()),
+  heartbeatMs,
+  Math.max(0, fleet.started - traffic.botsHeard()),
   Math.max(0, Math.floor(ranFor / config.heartbeat)),
 );
+const step = intervalFor(ranFor);
+const series = traffic.series(t0, tEnd, step * 1000, heartbeatMs);
+procs.fill(series, t0);
 
 await fleet.stop();
 await sleep(500); // last EXITs in flight
 await recorder.close();
 
 const tally = fleet.tally();
-keepRunDir = tally.crashed + tally.forced > 0;
-const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
-const mb = (kb: number) => (kb / 1024).toFixed(1);
+const crashed = tally.crashed + tally.forced;
+run.keep = crashed > 0;
 const proc = procs.summary();
 const started = fleet.started;
-const lines = [
-  t("Bots started:            {{n}} of {{want}}", { n: started, want: count }),
-  t(
-    "Bots seen on the group:  {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began); {{heard}} heard at all, {{ids}} ids, {{renamed}} renamed",
-    {
-      n: traffic.botsSeen(),
-      heard: traffic.processesHeard(),
-      ids: traffic.ids.size,
-      renamed: traffic.renamed(),
-      atStart: seenAtStart,
+const result: LoadResult = {
+  kind: pythonDir !== undefined ? "python" : "ours",
+  bots: count,
+  botsStarted: started,
+  processes: fleet.processesStarted,
+  perProcess: fleet.perProcess,
+  seconds: ranFor,
+  heartbeat: config.heartbeat,
+  joinSeconds: joinedIn,
+  botsHeard: traffic.botsHeard(),
+  botsHeardAtStart: heardAtStart,
+  heartbeatsExpected: window.beatsExpected,
+  heartbeatsReceived: window.beatsReceived,
+  worstBotRatio: window.worstBotRatio,
+  sequenceGaps: window.seqLost,
+  sequenceSpan: window.seqSpan,
+  messages: window.messages,
+  messagesPerSecond: window.messages / ranFor,
+  byOpcode: window.byOpcode,
+  malformed: invalid,
+  peakRssBytes: proc.peakTotalRssKb * 1024,
+  rssBytesPerBot: started > 0 ? (proc.peakTotalRssKb * 1024) / started : 0,
+  cpuSeconds: proc.cpuSinceBaseline,
+  cpuSecondsBefore: proc.cpuSeconds - proc.cpuSinceBaseline,
+  recorderCpuSeconds: (recorderCpu.user + recorderCpu.system) / 1e6,
+  crashed,
+  endings: tally,
+  intervalSeconds: step,
+  series,
+};
+
+if (json) {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
+  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+  const lines = [
+    t("Bots started:            {{n}} of {{want}}, in {{procs}} processes", {
+      n: started,
+      want: count,
+      procs: result.processes,
+    }),
+    t("Bots heard on the group: {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began)", {
+      n: result.botsHeard,
+      atStart: heardAtStart,
       s: joinedIn.toFixed(1),
-    },
-  ),
-  t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
-    got: beforeStop.beatsReceived,
-    exp: beforeStop.beatsExpected,
-    pct: pct(beforeStop.beatsReceived, beforeStop.beatsExpected),
-    worst: (100 * beforeStop.worstBotRatio).toFixed(1),
-  }),
-  t("Sequence gaps:           {{lost}} of {{span}} sequenced messages never arrived ({{pct}}%)", {
-    lost: beforeStop.seqLost,
-    span: beforeStop.seqSpan,
-    pct: pct(beforeStop.seqLost, beforeStop.seqSpan),
-  }),
-  t("Messages:                {{n}} in {{s}} s = {{rate}}/s; whole run by kind: {{ops}}; {{invalid}} malformed", {
-    n: beforeStop.messages,
-    s: ranFor.toFixed(1),
-    rate: (beforeStop.messages / ranFor).toFixed(1),
-    ops: Object.entries(beforeStop.byOpcode)
-      .sort()
-      .map(([op, n]) => `${op} ${n}`)
-      .join(", "),
-    invalid,
-  }),
-  t("Memory of the bots:      peak {{total}} MB in total; per bot {{mean}} MB on average, {{max}} MB at most (VmHWM)", {
-    total: mb(proc.peakTotalRssKb),
-    mean: mb(proc.meanBotHwmKb),
-    max: mb(proc.maxBotHwmKb),
-  }),
-  t(
-    "CPU of the bots:         {{s}} s in the window = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s before it",
-    {
-      s: proc.cpuSinceBaseline.toFixed(2),
-      core: ((100 * proc.cpuSinceBaseline) / ranFor).toFixed(1),
-      perBot: started > 0 ? ((1000 * proc.cpuSinceBaseline) / started / ranFor).toFixed(2) : "-",
-      startup: (proc.cpuSeconds - proc.cpuSinceBaseline).toFixed(2),
-    },
-  ),
-  t("CPU of the recorder:     {{s}} s", { s: ((recorderCpu.user + recorderCpu.system) / 1e6).toFixed(2) }),
-  tallyLine(started, tally),
-];
-if (keepRunDir) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));
-process.stdout.write(`${lines.join("\n")}\n`);
-process.exit(tally.crashed + tally.forced > 0 ? 1 : 0);
+    }),
+    t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
+      got: result.heartbeatsReceived,
+      exp: result.heartbeatsExpected,
+      pct: pct(result.heartbeatsReceived, result.heartbeatsExpected),
+      worst: (100 * result.worstBotRatio).toFixed(1),
+    }),
+    t("Sequence gaps:           {{lost}} of {{span}} sequenced messages never arrived ({{pct}}%)", {
+      lost: result.sequenceGaps,
+      span: result.sequenceSpan,
+      pct: pct(result.sequenceGaps, result.sequenceSpan),
+    }),
+    t("Messages:                {{n}} in {{s}} s = {{rate}}/s; whole run by kind: {{ops}}; {{invalid}} malformed", {
+      n: result.messages,
+      s: ranFor.toFixed(1),
+      rate: result.messagesPerSecond.toFixed(1),
+      ops: Object.entries(result.byOpcode)
+        .sort()
+        .map(([op, n]) => `${op} ${n}`)
+        .join(", "),
+      invalid,
+    }),
+    t(
+      "Memory of the bots:      peak {{total}} MB in total, {{perBot}} kB per bot; per process {{max}} MB at most (VmHWM)",
+      {
+        total: mb(result.peakRssBytes),
+        perBot: (result.rssBytesPerBot / 1024).toFixed(0),
+        max: (proc.maxProcHwmKb / 1024).toFixed(1),
+      },
+    ),
+    t(
+      "CPU of the bots:         {{s}} s in the window = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s before it",
+      {
+        s: result.cpuSeconds.toFixed(2),
+        core: ((100 * result.cpuSeconds) / ranFor).toFixed(1),
+        perBot: started > 0 ? ((1000 * result.cpuSeconds) / started / ranFor).toFixed(3) : "-",
+        startup: result.cpuSecondsBefore.toFixed(2),
+      },
+    ),
+    t("CPU of the recorder:     {{s}} s", { s: result.recorderCpuSeconds.toFixed(2) }),
+    tallyLine(started, tally),
+  ];
+  if (run.keep) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+process.exit(run.status());

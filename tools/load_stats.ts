@@ -1,12 +1,16 @@
 /**
  * What the load report counts, kept apart from processes and sockets so it can be tested:
- * per-sender arrivals on the group, and the process samples of each bot.
+ * per-sender arrivals on the group, the process samples of the bots, and the result object the
+ * report prints (as text, or as JSON with -json) and the HTML view renders (LoadResult).
  */
 import type { ChanMessage } from "../shared/codec.js";
-import { BEAT, NEWS } from "../shared/protocol.js";
+import { BEAT, NACK, NEWS, RSND, SKIP } from "../shared/protocol.js";
+import type { Ending } from "./botfleet.js";
 import type { ProcSample } from "./procstats.js";
 
 interface SenderRecord {
+  /** Arrival time (ms) of its first message of any kind: a bot heard once is a bot seen. */
+  first: number;
   /** Arrival times (ms) of BEAT and NEWS, the messages that count as heartbeats. */
   beats: number[];
   seqs: Set<number>;
@@ -20,7 +24,7 @@ export interface TrafficSummary {
   messages: number;
   /** Messages by opcode, over the whole run. */
   byOpcode: Record<string, number>;
-  /** Heartbeats a bot should have sent from its first one to the end, summed over bots. */
+  /** Heartbeats each bot should have sent from its first message (or the window's start) to the end, summed. */
   beatsExpected: number;
   /** Heartbeats received, at most the expected number per bot (extra early beats don't hide losses). */
   beatsReceived: number;
@@ -31,71 +35,103 @@ export interface TrafficSummary {
   seqSpan: number;
 }
 
+/** One interval of the measured window (the time series of LoadResult). */
+export interface LoadInterval {
+  /** Seconds from the start of the window to the end of this interval. */
+  t: number;
+  /** Bots heard at all since the run began, by the end of the interval. */
+  botsHeard: number;
+  /** Heartbeats (BEAT/NEWS) received in the interval, and expected from the bots heard (fractional). */
+  beatsReceived: number;
+  beatsExpected: number;
+  /** Messages of any kind received in the interval, and per second. */
+  messages: number;
+  messagesPerSecond: number;
+  /** Sequence numbers found skipped in the interval (a later number arrived first). */
+  gaps: number;
+  /** NACKs, and repairs (RSND and SKIP), heard in the interval. */
+  nacks: number;
+  repairs: number;
+  /** Resident memory of the bot processes at the end of the interval, bytes (summed). */
+  rssBytes: number;
+  /** CPU of the bot processes in the interval, percent of one core. */
+  cpuPercent: number;
+}
+
 /** Records the group's traffic, as seen by one listener. */
 export class TrafficRecorder {
   private readonly bySender = new Map<string, SenderRecord>();
   readonly byOpcode: Record<string, number> = {};
   messages = 0;
+  /** Arrival times of all messages, of NACKs, of RSNDs and SKIPs; gaps as [time, count]. */
+  private readonly times: number[] = [];
+  private readonly nackTimes: number[] = [];
+  private readonly repairTimes: number[] = [];
+  private readonly gapEvents: [number, number][] = [];
 
   constructor(private readonly ignore: (sender: string) => boolean = () => false) {}
 
-  /** Arrival times of all messages, to count those in a window. */
-  private readonly times: number[] = [];
-
-  private messagesBefore(ms: number): number {
-    let n = 0;
-    while (n < this.times.length && this.times[n]! < ms) n++;
-    return n;
-  }
-
   /** Distinct sender ids seen, in any message (NACKs included). */
   readonly ids = new Set<string>();
-  /** The ids each sending process used: more than one only if it renamed itself. */
-  private readonly idsByProcess = new Map<string, Set<string>>();
+  /** The ids each sender key used: more than one only if a process renamed itself. */
+  private readonly idsByKey = new Map<string, Set<string>>();
 
-  /** Processes heard at all, heartbeats or not (an overloaded bot may be heard only in NACKs). */
-  processesHeard(): number {
-    return this.idsByProcess.size;
-  }
-
-  /** Processes that used more than one id: renames. (Comparing ids with botsSeen() is wrong:
-   *  a bot whose heartbeats were all lost but whose NACKs arrived adds an id, not a rename.) */
+  /** Keys that used more than one id: renames (a bot keyed by its process that changed its id). */
   renamed(): number {
     let n = 0;
-    for (const ids of this.idsByProcess.values()) if (ids.size > 1) n++;
+    for (const ids of this.idsByKey.values()) if (ids.size > 1) n++;
     return n;
   }
 
   /**
-   * One message. `from` names the sending process (its address and send port): a bot that renames
-   * itself after an id collision stays one bot.
+   * One message. `key` names the bot: its sending process (address and send port) when every
+   * bot is a process of its own, so a bot that renames itself after an id collision stays one
+   * bot; its id when bots share a process (and its socket).
    */
-  record(msg: ChanMessage, atMs: number, from: string = msg.sender): void {
+  record(msg: ChanMessage, atMs: number, key: string = msg.sender): void {
     if (this.ignore(msg.sender)) return;
     this.ids.add(msg.sender);
-    const used = this.idsByProcess.get(from);
+    const used = this.idsByKey.get(key);
     if (used) used.add(msg.sender);
-    else this.idsByProcess.set(from, new Set([msg.sender]));
+    else this.idsByKey.set(key, new Set([msg.sender]));
     this.messages++;
     this.times.push(atMs);
     this.byOpcode[msg.opcode] = (this.byOpcode[msg.opcode] ?? 0) + 1;
-    let r = this.bySender.get(from);
+    if (msg.opcode === NACK) this.nackTimes.push(atMs);
+    else if (msg.opcode === RSND || msg.opcode === SKIP) this.repairTimes.push(atMs);
+    let r = this.bySender.get(key);
     if (!r) {
-      r = { beats: [], seqs: new Set(), minSeq: Number.POSITIVE_INFINITY, maxSeq: 0 };
-      this.bySender.set(from, r);
+      r = { first: atMs, beats: [], seqs: new Set(), minSeq: Number.POSITIVE_INFINITY, maxSeq: 0 };
+      this.bySender.set(key, r);
     }
     if (msg.opcode === BEAT || msg.opcode === NEWS) r.beats.push(atMs);
     // SEQ 0 is an unsequenced control message (NACK/RSND/...): not part of the sender's run.
     if (msg.seq >= 1) {
+      if (r.maxSeq > 0 && msg.seq > r.maxSeq + 1) this.gapEvents.push([atMs, msg.seq - r.maxSeq - 1]);
       r.seqs.add(msg.seq);
       r.minSeq = Math.min(r.minSeq, msg.seq);
       r.maxSeq = Math.max(r.maxSeq, msg.seq);
     }
   }
 
-  /** Senders seen so far that sent a heartbeat (bots, not supervisors). */
-  botsSeen(): number {
-    return [...this.bySender.values()].filter((r) => r.beats.length > 0).length;
+  /** Bots heard at all (any message, a NACK is enough), supervisors excluded. */
+  botsHeard(): number {
+    return this.bySender.size;
+  }
+
+  /** Bots heard by `atMs`. */
+  botsHeardBy(atMs: number): number {
+    let n = 0;
+    for (const r of this.bySender.values()) if (r.first <= atMs) n++;
+    return n;
+  }
+
+  /** Heartbeats one bot should have sent in [startMs, endMs], counted from its first message. */
+  private expected(r: SenderRecord, startMs: number, endMs: number, heartbeatMs: number): number {
+    if (r.first > endMs) return 0;
+    return r.first >= startMs
+      ? 1 + Math.floor((endMs - r.first) / heartbeatMs)
+      : Math.max(1, Math.floor((endMs - startMs) / heartbeatMs));
   }
 
   /**
@@ -117,21 +153,16 @@ export class TrafficRecorder {
         seqSpan += span;
         seqLost += span - r.seqs.size;
       }
-      const first = r.beats[0];
-      if (first === undefined || first > endMs) continue;
-      const beats = r.beats.filter((t) => t >= startMs && t <= endMs);
-      const exp =
-        first >= startMs
-          ? 1 + Math.floor((endMs - first) / heartbeatMs)
-          : Math.max(1, Math.floor((endMs - startMs) / heartbeatMs));
-      const got = Math.min(beats.length, exp);
+      const exp = this.expected(r, startMs, endMs, heartbeatMs);
+      if (exp === 0) continue;
+      const got = Math.min(r.beats.filter((t) => t >= startMs && t <= endMs).length, exp);
       expected += exp;
       received += got;
       worst = Math.min(worst, got / exp);
     }
     return {
       senders,
-      messages: this.messages - this.messagesBefore(startMs),
+      messages: countIn(this.times, startMs, endMs),
       byOpcode: { ...this.byOpcode },
       beatsExpected: expected,
       beatsReceived: received,
@@ -140,40 +171,101 @@ export class TrafficRecorder {
       seqSpan,
     };
   }
+
+  /**
+   * The window [startMs, endMs] in intervals of stepMs (the last may be shorter), traffic only
+   * (rssBytes and cpuPercent are 0 here: ProcTracker.fill adds them). Heartbeats expected in an
+   * interval: its overlap with each heard bot's life since its first message, over the heartbeat.
+   */
+  series(startMs: number, endMs: number, stepMs: number, heartbeatMs: number): LoadInterval[] {
+    const out: LoadInterval[] = [];
+    for (let a = startMs; a < endMs; a += stepMs) {
+      const b = Math.min(endMs, a + stepMs);
+      let received = 0;
+      let expected = 0;
+      for (const r of this.bySender.values()) {
+        if (r.first > b) continue;
+        expected += (b - Math.max(a, r.first)) / heartbeatMs;
+        received += countIn(r.beats, a, b, true);
+      }
+      const messages = countIn(this.times, a, b, true);
+      out.push({
+        t: (b - startMs) / 1000,
+        botsHeard: this.botsHeardBy(b),
+        beatsReceived: received,
+        beatsExpected: expected,
+        messages,
+        messagesPerSecond: (1000 * messages) / (b - a),
+        gaps: this.gapEvents.filter(([t]) => t > a && t <= b).reduce((n, [, k]) => n + k, 0),
+        nacks: countIn(this.nackTimes, a, b, true),
+        repairs: countIn(this.repairTimes, a, b, true),
+        rssBytes: 0,
+        cpuPercent: 0,
+      });
+    }
+    return out;
+  }
+}
+
+/** How many of these times (in arrival order) fall in [a, b], or (a, b] when `openStart`. */
+function countIn(times: readonly number[], a: number, b: number, openStart = false): number {
+  let n = 0;
+  for (const t of times) if ((openStart ? t > a : t >= a) && t <= b) n++;
+  return n;
 }
 
 export interface ProcSummary {
-  /** Highest sum of the bots' resident sets at one sample, kB. */
+  /** Highest sum of the bot processes' resident sets at one sample, kB. */
   peakTotalRssKb: number;
-  /** Mean and largest of each bot's own peak (VmHWM), kB. */
-  meanBotHwmKb: number;
-  maxBotHwmKb: number;
-  /** CPU seconds used by all bots, in all. */
+  /** Mean and largest of each process's own peak (VmHWM), kB. */
+  meanProcHwmKb: number;
+  maxProcHwmKb: number;
+  /** CPU seconds used by all bot processes, in all. */
   cpuSeconds: number;
   /** CPU seconds used since the baseline round (the run itself, without starting up). */
   cpuSinceBaseline: number;
 }
 
-/** Keeps each bot's latest sample and the peak of their sum. */
+/** Keeps each process's latest sample, the peak of their sum and every round's totals. */
 export class ProcTracker {
   private readonly last = new Map<number, ProcSample>();
   private peakTotal = 0;
   private readonly base = new Map<number, number>();
+  /** [time ms, total RSS kB, total CPU s] of every round. */
+  private readonly rounds: [number, number, number][] = [];
 
-  /** One round of samples, taken at about the same moment. */
-  round(samples: ReadonlyMap<number, ProcSample>): void {
+  /** One round of samples, taken at about the same moment (atMs). */
+  round(samples: ReadonlyMap<number, ProcSample>, atMs = 0): void {
     let total = 0;
     for (const [pid, s] of samples) {
       this.last.set(pid, s);
       total += s.rssKb;
     }
     this.peakTotal = Math.max(this.peakTotal, total);
+    // CPU of processes that ended stays counted with their last sample.
+    this.rounds.push([atMs, total, [...this.last.values()].reduce((a, s) => a + s.cpuSeconds, 0)]);
   }
 
   /** Take this round's CPU times as the start of the measured run. */
-  baseline(samples: ReadonlyMap<number, ProcSample>): void {
-    this.round(samples);
+  baseline(samples: ReadonlyMap<number, ProcSample>, atMs = 0): void {
+    this.round(samples, atMs);
     for (const [pid, s] of samples) this.base.set(pid, s.cpuSeconds);
+  }
+
+  /** Add memory (latest round by each interval's end) and CPU (between those rounds) to a series. */
+  fill(series: LoadInterval[], startMs: number): void {
+    const before = this.rounds.filter(([t]) => t <= startMs);
+    const b = before[before.length - 1];
+    let prevCpu: [number, number] | undefined = b ? [b[0], b[2]] : undefined;
+    for (const iv of series) {
+      const end = startMs + iv.t * 1000;
+      const upTo = this.rounds.filter(([t]) => t <= end);
+      const r = upTo[upTo.length - 1];
+      if (!r) continue;
+      iv.rssBytes = r[1] * 1024;
+      if (prevCpu && r[0] > prevCpu[0]) iv.cpuPercent = (100 * (r[2] - prevCpu[1])) / ((r[0] - prevCpu[0]) / 1000);
+      prevCpu = [r[0], r[2]];
+    }
   }
 
   summary(): ProcSummary {
@@ -181,10 +273,65 @@ export class ProcTracker {
     const hwm = all.map((s) => s.hwmKb);
     return {
       peakTotalRssKb: this.peakTotal,
-      meanBotHwmKb: hwm.length ? hwm.reduce((a, b) => a + b, 0) / hwm.length : 0,
-      maxBotHwmKb: hwm.length ? Math.max(...hwm) : 0,
+      meanProcHwmKb: hwm.length ? hwm.reduce((a, b) => a + b, 0) / hwm.length : 0,
+      maxProcHwmKb: hwm.length ? Math.max(...hwm) : 0,
       cpuSeconds: all.reduce((a, s) => a + s.cpuSeconds, 0),
       cpuSinceBaseline: [...this.last].reduce((a, [pid, s]) => a + s.cpuSeconds - (this.base.get(pid) ?? 0), 0),
     };
   }
+}
+
+/**
+ * A load run's result: what `npm run load -- N [seconds] -json` prints as one JSON object, what
+ * the text report says, and what the HTML view draws. Memory and CPU are of the bot processes
+ * (hosts included), not of the recorder.
+ */
+export interface LoadResult {
+  /** "ours", or "python" for the original's bots (-python=DIR). */
+  kind: "ours" | "python";
+  /** Bots asked for and bots whose process started. */
+  bots: number;
+  botsStarted: number;
+  /** Processes started, and bots per process (1: every bot a program of its own). */
+  processes: number;
+  perProcess: number;
+  /** Length of the measured window, seconds; the bots' heartbeat, seconds. */
+  seconds: number;
+  heartbeat: number;
+  /** Seconds from the first process starting until every bot was heard (or the join timeout). */
+  joinSeconds: number;
+  /** Bots heard at all (any message, ever), and by the start of the window. */
+  botsHeard: number;
+  botsHeardAtStart: number;
+  /** Heartbeats in the window: expected from each bot's first message, received (capped per bot). */
+  heartbeatsExpected: number;
+  heartbeatsReceived: number;
+  worstBotRatio: number;
+  /** Sequenced messages never received, of those a sender's numbers span. */
+  sequenceGaps: number;
+  sequenceSpan: number;
+  /** Messages in the window, per second; by opcode over the whole run; malformed datagrams. */
+  messages: number;
+  messagesPerSecond: number;
+  byOpcode: Record<string, number>;
+  malformed: number;
+  /** Highest sum of the bot processes' resident memory at one sample, bytes; per bot. */
+  peakRssBytes: number;
+  rssBytesPerBot: number;
+  /** CPU seconds of the bot processes in the window, and before it (starting up). */
+  cpuSeconds: number;
+  cpuSecondsBefore: number;
+  /** CPU seconds of the recorder (this program) in the window. */
+  recorderCpuSeconds: number;
+  /** Bots that crashed or had to be SIGKILLed, and how every bot ended. */
+  crashed: number;
+  endings: Record<Ending, number>;
+  /** The window, interval by interval. */
+  intervalSeconds: number;
+  series: LoadInterval[];
+}
+
+/** Interval of the time series: about 60 points over the window, whole seconds, at least 1 s. */
+export function intervalFor(seconds: number): number {
+  return Math.max(1, Math.round(seconds / 60));
 }

@@ -6,10 +6,16 @@ import {
   BotFleet,
   botDirName,
   classifyEnding,
+  defaultPerProcess,
   detectBotId,
   FleetError,
+  HOST_BOTS,
+  hostedEnding,
   makeBotDir,
   makeRunDir,
+  PACK_ABOVE,
+  packBots,
+  parseExitRecord,
 } from "../../tools/botfleet.js";
 import { parseCpuTicks, parseStatusKb } from "../../tools/procstats.js";
 import { splitToolArgs, withDefaultLogFlags } from "../../tools/toolargs.js";
@@ -104,6 +110,109 @@ describe("run and bot directories", () => {
     await fleet.stop();
     expect(await fleet.replace(fleet.bots[1]!)).toBeUndefined();
     expect(fleet.bots).toHaveLength(3);
+  });
+});
+
+describe("packing bots into processes", () => {
+  it("runs each bot as its own process up to PACK_ABOVE bots, then in as few hosts as hold HOST_BOTS each", () => {
+    expect(defaultPerProcess(1)).toBe(1);
+    expect(defaultPerProcess(PACK_ABOVE)).toBe(1);
+    expect(defaultPerProcess(PACK_ABOVE + 1)).toBe(PACK_ABOVE + 1);
+    expect(defaultPerProcess(HOST_BOTS)).toBe(HOST_BOTS);
+    // 2001 bots: two hosts of 1001 and 1000, not 2000 and 1.
+    expect(defaultPerProcess(HOST_BOTS + 1)).toBe(1001);
+    expect(Math.ceil(20_000 / defaultPerProcess(20_000))).toBe(10);
+  });
+
+  it("splits bots evenly, every bot exactly once, in order", () => {
+    expect(packBots(7, 3)).toEqual([
+      [1, 2, 3],
+      [4, 5],
+      [6, 7],
+    ]);
+    expect(packBots(3, 1)).toEqual([[1], [2], [3]]);
+    expect(packBots(2, 10)).toEqual([[1, 2]]);
+    for (const [n, k] of [
+      [20_000, 1001],
+      [101, 7],
+      [5, 5],
+    ] as const) {
+      const groups = packBots(n, k);
+      expect(groups.flat()).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(Math.max(...groups.map((g) => g.length))).toBeLessThanOrEqual(k);
+      expect(Math.max(...groups.map((g) => g.length)) - Math.min(...groups.map((g) => g.length))).toBeLessThanOrEqual(
+        1,
+      );
+      expect(groups).toHaveLength(Math.ceil(n / k));
+    }
+  });
+});
+
+describe("a hosted bot's ending", () => {
+  let cleanup = () => {};
+  afterEach(() => cleanup());
+
+  it("reads exit.json, and ignores one that is not what a host writes", () => {
+    expect(parseExitRecord('{"id":"0A1B2C3D","status":255,"reason":"killed"}\n')).toEqual({
+      id: "0A1B2C3D",
+      status: 255,
+      reason: "killed",
+    });
+    expect(parseExitRecord('{"id":"0A1B2C3D","status":"0"}')).toBeUndefined();
+    expect(parseExitRecord("null")).toBeUndefined();
+    expect(parseExitRecord('{"id":"0A1B2C3D","sta')).toBeUndefined();
+  });
+
+  it("comes from its exit record when there is one, else from how its host ended", () => {
+    const rec = (status: number, reason: string) => ({ id: "0A1B2C3D", status, reason });
+    expect(hostedEnding(rec(0, "lifespan"), null, false)).toBe("lifespan");
+    expect(hostedEnding(rec(255, "killed"), null, false)).toBe("killed");
+    expect(hostedEnding(rec(0, "signal"), null, false)).toBe("signalled");
+    expect(hostedEnding(rec(1, "error"), null, false)).toBe("crashed");
+    // No record: the host died before the bot ended.
+    expect(hostedEnding(undefined, "SIGKILL", true)).toBe("forced");
+    expect(hostedEnding(undefined, "SIGKILL", false)).toBe("crashed");
+    expect(hostedEnding(undefined, null, false)).toBe("crashed");
+  });
+
+  it("a fleet packed into hosts gives each host a list of its bots' directories and tallies every bot", async () => {
+    const tmp = tempDir();
+    cleanup = tmp.cleanup;
+    const runDir = makeRunDir("spawnBots", tmp.dir);
+    // A stand-in host (contract 4): for each listed directory, an exit record; the last one none.
+    const script = [
+      'n=0; while read -r d; do n=$((n+1)); echo "bot $n in $d";',
+      'case $n in 1) echo \'{"id":"00000001","status":0,"reason":"lifespan"}\' > "$d/exit.json";;',
+      '2) echo \'{"id":"00000002","status":255,"reason":"killed"}\' > "$d/exit.json";; esac; done < "$1"',
+    ].join(" ");
+    const fleet = new BotFleet({
+      count: 5,
+      runDir,
+      prefix: "Bot",
+      protoDir: undefined,
+      perProcess: 3,
+      command: () => ({ file: "/bin/false", args: [] }),
+      hostCommand: (list) => ({ file: "/bin/sh", args: ["-c", script, "host", list] }),
+    });
+    expect(fleet.processes.map((p) => p.bots.map((b) => b.name))).toEqual([
+      ["Bot1", "Bot2", "Bot3"],
+      ["Bot4", "Bot5"],
+    ]);
+    fleet.prepare();
+    expect(readFileSync(join(runDir, "Host1.list"), "utf8")).toBe(
+      `${["Bot1", "Bot2", "Bot3"].map((b) => join(runDir, b)).join("\n")}\n`,
+    );
+    await fleet.start();
+    await fleet.whenAllEnded();
+    expect(fleet.started).toBe(5);
+    expect(fleet.processesStarted).toBe(2);
+    // One log per host, every bot's directory of its own.
+    expect(readFileSync(join(runDir, "Host2.out"), "utf8")).toBe(
+      `bot 1 in ${join(runDir, "Bot4")}\nbot 2 in ${join(runDir, "Bot5")}\n`,
+    );
+    expect(fleet.bots.map((b) => b.id)).toEqual(["00000001", "00000002", undefined, "00000001", "00000002"]);
+    // Each host's third bot left no record although its host exited 0: crashed.
+    expect(fleet.tally()).toEqual({ lifespan: 2, killed: 2, signalled: 0, crashed: 1, forced: 0 });
   });
 });
 

@@ -26,7 +26,7 @@ describe("TrafficRecorder", () => {
     rec.record(msg("BBBBBBBB 0 NACK AAAAAAAA 3"), 9100);
     rec.record(msg("HUMAN-1234 1 PING *"), 100);
     const s = rec.summary(0, 9900, 1000, 1, 8);
-    expect(rec.botsSeen()).toBe(2);
+    expect(rec.botsHeard()).toBe(2);
     expect(s.senders).toBe(2);
     // A: 1 + floor(9900/1000) = 10; B: 1 + floor(4900/1000) = 5; the unseen bot: 8.
     expect(s.beatsExpected).toBe(10 + 5 + 8);
@@ -50,7 +50,7 @@ describe("TrafficRecorder by sending process", () => {
     rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:5000");
     rec.record(msg("BBBBBBBB 2 BEAT * Beep"), 1000, "127.0.0.1:5000");
     rec.record(msg("CCCCCCCC 3 BEAT * Beep"), 2000, "127.0.0.1:5000");
-    expect(rec.botsSeen()).toBe(1);
+    expect(rec.botsHeard()).toBe(1);
     expect(rec.ids.size).toBe(3);
     expect(rec.renamed()).toBe(1);
     const s = rec.summary(0, 2000, 1000, 0, 0);
@@ -59,18 +59,48 @@ describe("TrafficRecorder by sending process", () => {
   });
 });
 
-describe("TrafficRecorder renames", () => {
-  it("does not count as renamed a bot heard only in NACKs (its heartbeats all lost)", () => {
-    // The 200-bot report: 180 ids from 86 processes with heartbeats, read as ~94 renames. The
-    // other ids were bots whose BEATs the overloaded recorder never got, but whose NACKs it did.
+describe("TrafficRecorder: a bot heard once is a bot seen", () => {
+  it("counts a bot heard only in NACKs as heard, expects its heartbeats from that first message, and no rename", () => {
+    // The 200-bot report: an overloaded recorder got some bots' NACKs but none of their BEATs.
     const rec = new TrafficRecorder();
     rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:5000");
-    rec.record(msg("BBBBBBBB 0 NACK AAAAAAAA 1"), 10, "127.0.0.1:5001");
-    rec.record(msg("CCCCCCCC 0 NACK AAAAAAAA 1"), 20, "127.0.0.1:5002");
-    expect(rec.botsSeen()).toBe(1);
+    rec.record(msg("BBBBBBBB 0 NACK AAAAAAAA 1"), 1000, "127.0.0.1:5001");
+    rec.record(msg("CCCCCCCC 0 NACK AAAAAAAA 1"), 2000, "127.0.0.1:5002");
+    expect(rec.botsHeard()).toBe(3);
+    expect(rec.botsHeardBy(1500)).toBe(2);
     expect(rec.ids.size).toBe(3);
-    expect(rec.processesHeard()).toBe(3);
     expect(rec.renamed()).toBe(0);
+    // A: 1 + 4 = 5 expected, 1 received; B from 1 s: 1 + 3; C from 2 s: 1 + 2; none received.
+    const s = rec.summary(0, 4000, 1000, 0, 0);
+    expect(s.beatsExpected).toBe(5 + 4 + 3);
+    expect(s.beatsReceived).toBe(1);
+    expect(s.worstBotRatio).toBe(0);
+  });
+});
+
+describe("TrafficRecorder series", () => {
+  it("counts, interval by interval, bots heard, heartbeats received and expected, messages, gaps and repairs", () => {
+    const rec = new TrafficRecorder();
+    // Heartbeat 1 s. A from 0 s beats every second, seq 3 lost (gap seen at 3 s) then repaired.
+    for (const [seq, at] of [
+      [1, 0],
+      [2, 1000],
+      [4, 3000],
+      [5, 4000],
+    ] as const)
+      rec.record(msg(`AAAAAAAA ${seq} BEAT * Beep`), at);
+    // B first heard at 2 s.
+    rec.record(msg("BBBBBBBB 1 BEAT * Beep"), 2000);
+    rec.record(msg("BBBBBBBB 0 NACK AAAAAAAA 3"), 3100);
+    rec.record(msg("AAAAAAAA 0 RSND AAAAAAAA 3 BEAT * Beep"), 3200);
+    const s = rec.series(0, 4000, 2000, 1000);
+    expect(s.map((i) => i.t)).toEqual([2, 4]);
+    expect(s.map((i) => i.botsHeard)).toEqual([2, 2]);
+    // (0, 2]: A's beat at 1 s and B's at 2 s (the one at 0 s opens the window); expected 2 (A) + 0 (B).
+    expect(s[0]).toMatchObject({ beatsReceived: 2, beatsExpected: 2, messages: 2, gaps: 0, nacks: 0, repairs: 0 });
+    expect(s[0]!.messagesPerSecond).toBe(1);
+    // (2, 4]: A at 3 and 4 s, expected 2 (A) + 2 (B); the gap, the NACK and the repair.
+    expect(s[1]).toMatchObject({ beatsReceived: 2, beatsExpected: 4, messages: 4, gaps: 1, nacks: 1, repairs: 1 });
   });
 });
 
@@ -82,19 +112,28 @@ describe("ProcTracker", () => {
         [1, { rssKb: 100, hwmKb: 100, cpuSeconds: 1 }],
         [2, { rssKb: 100, hwmKb: 120, cpuSeconds: 2 }],
       ]),
+      0,
     );
     p.round(
       new Map([
         [1, { rssKb: 300, hwmKb: 300, cpuSeconds: 1.5 }],
         [2, { rssKb: 200, hwmKb: 200, cpuSeconds: 2.5 }],
       ]),
+      1000,
     );
-    p.round(new Map([[1, { rssKb: 150, hwmKb: 300, cpuSeconds: 2 }]]));
+    p.round(new Map([[1, { rssKb: 150, hwmKb: 300, cpuSeconds: 2 }]]), 2000);
     const s = p.summary();
     expect(s.peakTotalRssKb).toBe(500);
-    expect(s.maxBotHwmKb).toBe(300);
-    expect(s.meanBotHwmKb).toBe(250);
+    expect(s.maxProcHwmKb).toBe(300);
+    expect(s.meanProcHwmKb).toBe(250);
     expect(s.cpuSeconds).toBeCloseTo(4.5);
     expect(s.cpuSinceBaseline).toBeCloseTo(1.5);
+    // The series: memory at each interval's end, CPU between rounds (process 2's last sample stays counted).
+    const rec = new TrafficRecorder();
+    const series = rec.series(0, 2000, 1000, 1000);
+    p.fill(series, 0);
+    expect(series.map((i) => i.rssBytes)).toEqual([500 * 1024, 150 * 1024]);
+    expect(series[0]!.cpuPercent).toBeCloseTo(100);
+    expect(series[1]!.cpuPercent).toBeCloseTo(50);
   });
 });
