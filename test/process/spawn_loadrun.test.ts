@@ -49,7 +49,9 @@ describe("load report", () => {
       expect(r.heartbeatsReceived).toBeLessThanOrEqual(r.heartbeatsExpected);
       expect(r.heartbeatsReceived).toBeGreaterThan(0);
       expect(r.peakRssBytes).toBeGreaterThan(1024 * 1024);
-      expect(r.cpuSeconds).toBeGreaterThan(0);
+      // Two idle bots may use less than a clock tick in 3 s; starting up they use more.
+      expect(r.cpuSeconds).toBeGreaterThanOrEqual(0);
+      expect(r.cpuSecondsBefore).toBeGreaterThan(0);
       expect(r.messagesPerSecond).toBeGreaterThan(0);
       expect(r.series.length).toBeGreaterThanOrEqual(3);
       expect(r.series.at(-1)!.botsHeard).toBe(2);
