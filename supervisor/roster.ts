@@ -49,6 +49,10 @@ export type RosterEvent =
   /** Another peer sends with our own id. */
   | { kind: "collision"; member: Member; source: Source };
 
+/** What a roster listener hears: the events above, and a bot changing state (a Frankenstein turn,
+ *  or back to Asimov after RSET). */
+export type RosterNotice = RosterEvent | { kind: "state"; member: Member; from: SeenState; to: SeenState };
+
 export interface RosterOptions {
   /** Members silent for longer than this are aged out (2 heartbeats). */
   ageOutMs: number;
@@ -58,8 +62,20 @@ export interface RosterOptions {
 
 export class Roster {
   private readonly members = new Map<string, Member>();
+  private readonly listeners = new Set<(n: RosterNotice) => void>();
 
   constructor(private readonly opts: RosterOptions) {}
+
+  /** Hear every event and state change as it happens (the web view); returns the unsubscribe. */
+  subscribe(listener: (n: RosterNotice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private tell(notices: readonly RosterNotice[]): void {
+    if (this.listeners.size === 0) return;
+    for (const n of notices) for (const l of this.listeners) l(n);
+  }
 
   /** Record a message; returns the events it causes (joined, left, collision). */
   observe(msg: ChanMessage, source: Source, now: number): RosterEvent[] {
@@ -88,7 +104,10 @@ export class Roster {
     m.lastHeard = Math.max(m.lastHeard, now);
     m.messages++;
     const state = botStateOf(tags[TAG.state]);
-    if (state !== undefined) m.state = state;
+    if (state !== undefined && m.state !== state) {
+      if (m.state !== UNKNOWN_STATE) this.tell([{ kind: "state", member: m, from: m.state, to: state }]);
+      m.state = state;
+    }
     // Our bots tag BEAT/NEWS/EXIT with state=; our supervisors tag UPLD with port= and use HUMAN-.
     if (tags[TAG.state] !== undefined || tags[TAG.port] !== undefined || isOurSupervisorId(msg.sender)) m.ours = true;
     if (msg.opcode === NEWS) m.discoveries++;
@@ -97,6 +116,7 @@ export class Roster {
       const reason: LeaveReason = exitReasonOf(tags[TAG.reason]) ?? EXIT_UNTAGGED;
       if (m.kind === "bot") events.push({ kind: "left", member: m, reason });
     }
+    this.tell(events);
     return events;
   }
 
@@ -109,6 +129,7 @@ export class Roster {
         if (m.kind === "bot") events.push({ kind: "left", member: m, reason: AGED_OUT });
       }
     }
+    this.tell(events);
     return events;
   }
 
@@ -130,6 +151,11 @@ export class Roster {
     return [...this.members.values()].sort((a, b) =>
       a.kind !== b.kind ? (a.kind === "bot" ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
     );
+  }
+
+  /** Every member, in no particular order, without copying or sorting (counts over 10,000). */
+  values(): IterableIterator<Member> {
+    return this.members.values();
   }
 
   botIds(): string[] {

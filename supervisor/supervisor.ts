@@ -52,6 +52,9 @@ export class Supervisor {
   private readonly awaited = new Set<string>();
   private lastRequestAt = Number.NEGATIVE_INFINITY;
   private readonly wall: () => Date;
+  private readonly sentListeners = new Set<
+    (opcode: string, dest: string, args: readonly string[], seq: number) => void
+  >();
 
   constructor(private readonly opts: SupervisorOptions) {
     const heartbeatMs = opts.heartbeat * 1000;
@@ -98,14 +101,36 @@ export class Supervisor {
    * interactive, and is ignored in a script. Resolves "quit" when asked to leave.
    */
   async run(line: string, interactive: boolean): Promise<"quit" | undefined> {
-    const cmd = parseCommand(line, {
+    return this.execute(this.parse(line), interactive);
+  }
+
+  private parse(line: string): Command {
+    return parseCommand(line, {
       measure: (opcode, dest, args) => this.opts.channel.measure(opcode, dest, args),
       pktSize: this.opts.pktSize,
       results: this.opts.results,
       uploadPort: this.opts.uploadPort,
       resolveDest: (typed) => this.roster.find(typed)?.id,
     });
-    return this.execute(cmd, interactive);
+  }
+
+  /**
+   * Send one group command given elsewhere than the console (the web page), exactly as if it had
+   * been typed; local commands (WHO, WAIT...) are refused. Returns the sequence number, or the
+   * translated reason nothing was sent.
+   */
+  command(line: string): { seq: number } | { error: string } {
+    const cmd = this.parse(line);
+    if (cmd.kind === "error") return { error: cmd.message };
+    if (cmd.kind !== "send") return { error: t("Only PING, UPLD, KILL and RSET can be sent from here") };
+    const seq = this.send(cmd.opcode, cmd.dest, cmd.args);
+    return seq === undefined ? { error: t("The command is too large for one datagram; nothing was sent") } : { seq };
+  }
+
+  /** Hear every command we send (from the console, a script or the web page). */
+  onSent(listener: (opcode: string, dest: string, args: readonly string[], seq: number) => void): () => void {
+    this.sentListeners.add(listener);
+    return () => this.sentListeners.delete(listener);
   }
 
   private async execute(cmd: Command, interactive: boolean): Promise<"quit" | undefined> {
@@ -133,11 +158,11 @@ export class Supervisor {
     }
   }
 
-  private send(opcode: string, dest: string, args: string[]): void {
+  private send(opcode: string, dest: string, args: string[]): number | undefined {
     const seq = this.opts.channel.send(opcode, dest, args);
     if (seq === undefined) {
       this.opts.sink({ kind: "error", text: t("The command is too large for one datagram; nothing was sent") });
-      return;
+      return undefined;
     }
     const text = formatLine(this.opts.channel.id, seq, formatBody(opcode, dest, args));
     this.opts.accessLog?.(`${this.stamp()} sent ${printable(text)}`);
@@ -147,6 +172,8 @@ export class Supervisor {
       if (dest === WILDCARD) for (const id of this.roster.botIds()) this.awaited.add(id);
       else this.awaited.add(dest);
     }
+    for (const l of this.sentListeners) l(opcode, dest, args, seq);
+    return seq;
   }
 
   /** Show an upload: its lines as received, EOF after a status line alone, and what was saved. */
