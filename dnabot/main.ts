@@ -1,93 +1,146 @@
-/** Entry point of `node dnabot`: wires real sockets, files, timers and the console to the bot. */
+/**
+ * The `dnabot` program: wires real sockets, files, timers and the console to the bot.
+ * main() returns the exit status (0 lifespan or signal, 255 killed, 1 fatal, 2 bad command line
+ * or config); dnabot/index.js is the launcher that exits with it.
+ */
 import { appendFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   describeConfigError,
   describeTransportError,
   describeWarning,
-  readIfExists,
+  type ProgramIO,
+  processIO,
   startProgram,
 } from "../shared/cli.js";
-import { SystemClock } from "../shared/clock.js";
-import { ConfigError, loadConfig } from "../shared/config.js";
-import { t } from "../shared/i18n.js";
-import { createLogger, levelFromFlags } from "../shared/log.js";
-import { openChannel } from "../shared/open.js";
+import { type Clock, SystemClock } from "../shared/clock.js";
+import { type Config, ConfigError, loadConfig } from "../shared/config.js";
+import { N_, t } from "../shared/i18n.js";
+import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
+import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
 import { Bot, type ResultsFile } from "./bot.js";
 import { newName } from "./identity.js";
-import { tcpUploader } from "./upload.js";
+import { tcpUploader, type Uploader } from "./upload.js";
 
-const prog = startProgram({
-  name: "dnabot",
-  summary: t("A DNABot: a peer on the multicast group that researches, beats and obeys supervisors."),
-});
+export const NAME = "dnabot";
+/** The bot's log file without -fg, in its working directory. */
+export const LOG_FILE = "dnabot.log";
 
-const logger = prog.flags.fg
-  ? createLogger({ level: levelFromFlags(prog.flags), pretty: process.stdout })
-  : createLogger({ level: levelFromFlags(prog.flags), file: "./dnabot.log" });
-// startProgram printed the warnings on stderr; keep them in the log file too when there is one.
-if (!prog.flags.fg) for (const w of prog.warnings) logger.warn(describeWarning(w));
-
-/** A fatal problem: one clear line on stderr (and in the log), exit 1. */
-function fatal(message: string): never {
-  logger.error(message);
-  process.stderr.write(`dnabot: ${message}\n`);
-  process.exit(1);
+/** What the bot's wiring uses besides the process; the real ones by default (tests inject). */
+export interface DnabotIO extends ProgramIO {
+  openChannel?: (config: Config, id: string, deps: StackDeps) => Promise<OpenedChannel>;
+  clock?: Clock;
+  uploader?: Uploader;
 }
 
-const clock = new SystemClock();
-const rng = makeRng(prog.config.seed);
-const id = newName(rng);
-
-const results: ResultsFile = {
-  truncate: (name) => writeFileSync(name, ""),
-  append: (name, line) => appendFileSync(name, `${line}\n`),
-};
-
-/** RSET: the file again, then the same command-line overrides on top. */
-function reloadConfig() {
-  try {
-    return loadConfig({ overrides: prog.args.overrides, configFile: prog.args.configFile, readFile: readIfExists })
-      .config;
-  } catch (e) {
-    if (e instanceof ConfigError) throw new Error(describeConfigError("dnabot", e));
-    throw e;
-  }
-}
-
-let opened: Awaited<ReturnType<typeof openChannel>>;
-try {
-  opened = await openChannel(prog.config, id, { clock, logger });
-} catch (e) {
-  fatal(describeTransportError(e));
-}
-const { channel } = opened;
-channel.on("error", (e) => fatal(describeTransportError(e)));
-
-const bot = new Bot({
-  channel,
-  clock,
-  rng,
-  config: prog.config,
-  results,
-  uploader: tcpUploader({ root: process.cwd() }),
-  logger,
-  exit: (code) => process.exit(code),
-  reloadConfig,
-  defer: (fn) => setImmediate(fn),
-});
-
-try {
-  bot.start();
-} catch (e) {
-  fatal(
-    t("cannot create results file {{file}}: {{error}}", { file: prog.config.results, error: (e as Error).message }),
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: DnabotIO): Promise<number> {
+  const started = startProgram(
+    {
+      name: NAME,
+      summary: N_("A DNABot: a peer on the multicast group that researches, beats and obeys supervisors."),
+    },
+    argv,
+    env,
+    io,
   );
-}
+  if (started.exit !== undefined) return started.exit;
+  const prog = started.prog;
+  const level = levelFromFlags(prog.flags);
+  const logFile = resolve(io.cwd, LOG_FILE);
+  const logger = prog.flags.fg
+    ? createLogger({ level, pretty: io.stdout, colour: colourFor(io.stdout, env) })
+    : createLogger({ level, file: logFile });
+  // startProgram printed the warnings on stderr; keep them in the log file too when there is one.
+  if (!prog.flags.fg) for (const w of prog.warnings) logger.warn(describeWarning(w));
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    logger.warn(t("Bot {{id}} stopped by signal {{signal}}", { id: bot.id, signal }));
-    void bot.stop("signal");
+  const clock = io.clock ?? new SystemClock();
+  const rng = makeRng(prog.config.seed);
+  const id = newName(rng);
+
+  /** A fatal problem: one clear line on stderr (and in the log), exit 1. */
+  const fatal = (message: string): number => {
+    logger.error(message);
+    io.stderr.write(`${NAME}: ${message}\n`);
+    return 1;
+  };
+
+  const inCwd = (name: string) => resolve(io.cwd, name);
+  const results: ResultsFile = {
+    truncate: (name) => writeFileSync(inCwd(name), ""),
+    append: (name, line) => appendFileSync(inCwd(name), `${line}\n`),
+  };
+
+  /** RSET: the file again, then the same command-line overrides on top. */
+  const reloadConfig = (): Config => {
+    try {
+      return loadConfig({ overrides: prog.args.overrides, configFile: prog.args.configFile, readFile: prog.readFile })
+        .config;
+    } catch (e) {
+      if (e instanceof ConfigError) throw new Error(describeConfigError(NAME, e));
+      throw e;
+    }
+  };
+
+  let opened: OpenedChannel;
+  try {
+    opened = await (io.openChannel ?? openChannel)(prog.config, id, { clock, logger });
+  } catch (e) {
+    return fatal(describeTransportError(e));
+  }
+  const { channel } = opened;
+
+  // The sign of life: without -fg nothing else shows that the bot runs, and where to look.
+  if (!prog.flags.fg) {
+    io.stderr.write(
+      `${t("{{prog}}: bot {{id}} running, log in {{file}} (-fg logs here)", { prog: NAME, id, file: logFile })}\n`,
+    );
+  }
+
+  return new Promise<number>((done) => {
+    let ended = false;
+    let stopSignals = (): void => {};
+    const end = (code: number): void => {
+      if (ended) return;
+      ended = true;
+      stopSignals();
+      done(code);
+    };
+    const bot = new Bot({
+      channel,
+      clock,
+      rng,
+      config: prog.config,
+      results,
+      uploader: io.uploader ?? tcpUploader({ root: io.cwd }),
+      logger,
+      exit: end,
+      reloadConfig,
+      defer: (fn) => setImmediate(fn),
+    });
+    channel.on("error", (e) => {
+      const code = fatal(describeTransportError(e));
+      void channel.close().catch(() => undefined);
+      end(code);
+    });
+    stopSignals = io.onSignal((signal) => {
+      logger.warn(t("Bot {{id}} stopped by signal {{signal}}", { id: bot.id, signal }));
+      void bot.stop("signal");
+    });
+    try {
+      bot.start();
+    } catch (e) {
+      const code = fatal(
+        t("cannot create results file {{file}}: {{error}}", {
+          file: prog.config.results,
+          error: (e as Error).message,
+        }),
+      );
+      void channel.close().catch(() => undefined);
+      end(code);
+    }
   });
 }
+
+/** Used by the launcher: the real process. */
+export { processIO };

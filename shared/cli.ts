@@ -1,25 +1,87 @@
 /**
- * Command lines in the original's style: single-dash words (-fg -debug -info -help),
+ * Command lines in the original's style: single-dash words (-fg -debug -info -help -version),
  * `-config FILE`, and `-key=value` config overrides. minimist does the parsing once the
- * single-dash words are turned into the long options it expects.
+ * single-dash words are turned into the long options it expects. Strict: an unknown option or a
+ * stray word is one line naming it and exit status 2, before anything starts.
  *
- * startProgram() is the common start-up of every program: arguments, language, config (one
- * clear line and exit 2 on a mistake), usage, logger.
+ * Programs are functions, `main(argv, env, io) → Promise<exit status>`; ProgramIO is everything
+ * a program touches of its process (streams, working directory, signals), so tests run a
+ * program's wiring in-process. Only the launchers (dnabot/index.js, supervisor/index.js) call
+ * process.exit. startProgram() is the common start-up: arguments, language, config, usage.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import minimist from "minimist";
 import {
-  type Config,
   ConfigError,
+  type ConfigOf,
   type ConfigWarning,
+  clip,
+  FileTooLargeError,
+  formatValue,
   KEYS,
-  type KeyDef,
+  type KeyTable,
   type LoadResult,
   loadConfig,
+  MAX_CONFIG_BYTES,
   type ValueSource,
 } from "./config.js";
-import { initI18n, N_, resolveLang, t } from "./i18n.js";
+import { formatNumber, initI18n, N_, resolveLang, t } from "./i18n.js";
 import { TransportError } from "./transport.js";
+
+// ---- a program's process -------------------------------------------------------------------
+
+export type Signal = "SIGINT" | "SIGTERM";
+
+/** What a program touches of its process; processIO() gives the real ones. */
+export interface ProgramIO {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Relative file names (dnabot.ini, the results file, logs, uploads) are resolved from here. */
+  cwd: string;
+  /** Calls handler on SIGINT / SIGTERM; returns a function that stops doing so. */
+  onSignal: (handler: (signal: Signal) => void) => () => void;
+}
+
+/** The real process: its streams, working directory and signals. */
+export function processIO(): ProgramIO {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    cwd: process.cwd(),
+    onSignal: (handler) => {
+      const on = (s: Signal) => handler(s);
+      process.on("SIGINT", on);
+      process.on("SIGTERM", on);
+      return () => {
+        process.off("SIGINT", on);
+        process.off("SIGTERM", on);
+      };
+    },
+  };
+}
+
+/** The conventional exit status of a program ended by a signal: 128 + its number. */
+export function signalStatus(signal: Signal): number {
+  return signal === "SIGINT" ? 130 : 143;
+}
+
+/** The program's version, from package.json. */
+export function packageVersion(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.includes(join("dist", "shared")) ? join(here, "..", "..") : join(here, "..");
+  try {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: unknown };
+    return typeof pkg.version === "string" ? pkg.version : "?";
+  } catch {
+    return "?";
+  }
+}
+
+// ---- parsing -----------------------------------------------------------------------------------
 
 export interface ParsedArgs {
   flags: Record<string, boolean>;
@@ -37,7 +99,7 @@ export interface ParsedArgs {
 export function normaliseArgs(argv: readonly string[], known: readonly string[] = []): string[] {
   const byLower = new Map(known.map((k) => [k.toLowerCase(), k]));
   return argv.map((a) => {
-    const m = /^-([A-Za-z][^=]*)(=.*)?$/s.exec(a);
+    const m = /^--?([A-Za-z][^=]*)(=.*)?$/s.exec(a);
     if (!m) return a;
     const name = byLower.get((m[1] as string).toLowerCase()) ?? m[1];
     return `--${name}${m[2] ?? ""}`;
@@ -63,77 +125,134 @@ export function parseArgs(
   let configFile: string | undefined;
   for (const [k, v] of Object.entries(parsed)) {
     if (k === "_" || booleanFlags.includes(k)) continue;
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
     if (k === "config") {
-      const last = Array.isArray(v) ? v[v.length - 1] : v;
       configFile = String(last ?? "");
       continue;
     }
-    const last = Array.isArray(v) ? v[v.length - 1] : v;
     overrides[k] = last === true ? "" : String(last);
   }
   return { flags, overrides, configFile, positional: parsed._.map(String) };
 }
 
-export interface ProgramSpec {
-  /** Program name for messages: dnabot, supervisor, spawnBots. */
-  name: string;
-  /** One translated line saying what the program does. */
-  summary: string;
-  /** Extra flags, beyond fg/debug/info/help, with translated descriptions. */
-  flags?: Record<string, string>;
-  /** Extra config keys this program accepts. */
-  extraKeys?: Record<string, KeyDef>;
-  /** Positional arguments, for usage (e.g. "N [bot options]"). */
-  positional?: string;
+/** The closest name to a mistyped one (2 edits for short words, 3 for long ones), if any. */
+export function closest(word: string, names: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = (w.length < 3 ? 0 : w.length < 8 ? 2 : 3) + 1;
+  for (const n of names) {
+    const d = editDistance(w, n.toLowerCase());
+    if (d < bestD) {
+      best = n;
+      bestD = d;
+    }
+  }
+  return best;
 }
 
-export interface Program {
-  config: Config;
-  extra: Record<string, unknown>;
-  flags: Record<string, boolean>;
-  positional: string[];
-  warnings: ConfigWarning[];
-  load: LoadResult;
-  args: ParsedArgs;
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
 }
+
+// ---- programs ----------------------------------------------------------------------------------
+
+export interface ProgramSpec<K extends KeyTable = typeof KEYS> {
+  /** Program name for messages: dnabot, supervisor. */
+  name: string;
+  /** One English line saying what the program does, marked with N_() (translated in usage). */
+  summary: string;
+  /** Extra flags, beyond fg/debug/info/help/version, with English descriptions marked N_(). */
+  flags?: Record<string, string>;
+  /** The program's config keys (default KEYS, the bot's). */
+  keys?: K;
+  /** Keys other programs read from the same dnabot.ini (ignored there without a warning). */
+  alsoKnown?: KeyTable;
+}
+
+export interface Program<K extends KeyTable = typeof KEYS> {
+  config: ConfigOf<K>;
+  flags: Record<string, boolean>;
+  warnings: ConfigWarning[];
+  load: LoadResult<K>;
+  args: ParsedArgs;
+  /** Reads a config file as the program does (size-capped, relative to io.cwd). */
+  readFile: (path: string) => string | undefined;
+}
+
+/** startProgram's answer: run the program, or return this exit status at once. */
+export type Started<K extends KeyTable> = { prog: Program<K>; exit?: undefined } | { exit: number };
 
 const COMMON_FLAGS: Record<string, string> = {
   fg: N_("log readable lines to the console instead of ./dnabot.log"),
   info: N_("log level info"),
   debug: N_("log level debug"),
   help: N_("print this help and exit"),
+  version: N_("print the version and exit"),
 };
 
-/** A file's text, or undefined when it does not exist (other errors throw). */
-export function readIfExists(path: string): string | undefined {
+/**
+ * A file's text, or undefined when it does not exist; other errors throw, and a file above
+ * `max` bytes (or an endless one such as /dev/zero) throws FileTooLargeError after reading
+ * at most max+1 bytes.
+ */
+export function readIfExists(path: string, max = MAX_CONFIG_BYTES): string | undefined {
+  let fd: number;
   try {
-    return readFileSync(path, "utf8");
+    fd = openSync(path, "r");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
+  }
+  try {
+    const buf = Buffer.alloc(Math.min(max + 1, 64 * 1024));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) throw new FileTooLargeError(max);
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** Translated description of a ConfigError: one line, key, value and where it came from. */
 export function describeConfigError(prog: string, e: ConfigError): string {
-  const source = sourceText(e.source);
-  const problem = problemText(e);
+  if (e.problem === "unknown-option") {
+    return t("{{prog}}: unknown option -{{option}}; -help lists the options", { prog, option: clip(e.key) });
+  }
   return t("{{prog}}: bad configuration {{key}}={{value}} ({{source}}): {{problem}}", {
     prog,
-    key: e.key,
-    value: JSON.stringify(e.value),
-    source,
-    problem,
+    key: clip(e.key),
+    value: JSON.stringify(clip(e.value)),
+    source: sourceText(e.source),
+    problem: problemText(e),
   });
 }
 
 function sourceText(s: ValueSource): string {
-  if (s.kind === "file") return t("file {{file}}", { file: s.file });
+  if (s.kind === "file") return t("file {{file}}", { file: clip(s.file ?? "") });
   if (s.kind === "cli") return t("command line");
+  if (s.kind === "preset") return t("preset");
   return t("built-in default");
 }
 
 function problemText(e: ConfigError): string {
+  const b = e.bounds ?? {};
   switch (e.problem) {
     case "not-a-number":
       return t("not a number");
@@ -144,7 +263,9 @@ function problemText(e: ConfigError): string {
     case "duration-not-positive":
       return t("must be more than 0 seconds");
     case "out-of-range":
-      return t("must be from {{min}} to {{max}}", { min: e.bounds?.min, max: e.bounds?.max });
+      return b.exclusiveMin
+        ? t("must be more than {{min}} and at most {{max}}", { min: formatNumber(b.min), max: formatNumber(b.max) })
+        : t("must be from {{min}} to {{max}}", { min: formatNumber(b.min ?? 0), max: formatNumber(b.max) });
     case "probability-range":
       return t("a probability must be from 0 to 1");
     case "port-range":
@@ -163,10 +284,16 @@ function problemText(e: ConfigError): string {
       return t("no such file");
     case "unreadable-file":
       return t("the file cannot be read");
+    case "file-too-large":
+      return t("the file is larger than {{max}} bytes", { max: formatNumber(b.max) });
     case "bad-file":
       return t("the file is not valid ini");
     case "not-a-choice":
-      return t("must be one of {{choices}}", { choices: (e.bounds?.choices ?? []).join(", ") });
+      return t("must be one of {{choices}}", { choices: (b.choices ?? []).join(", ") });
+    case "too-long":
+      return t("longer than {{max}} characters", { max: formatNumber(b.max) });
+    case "unknown-option":
+      return t("unknown option");
   }
 }
 
@@ -174,8 +301,6 @@ export function describeWarning(w: ConfigWarning): string {
   switch (w.kind) {
     case "unknown-key":
       return t("unknown configuration key {{key}} in file {{file}}, ignored", { key: w.key, file: w.source.file });
-    case "unknown-option":
-      return t("unknown option -{{key}}, ignored", { key: w.key });
     case "outside-section":
       return t("configuration key {{key}} in file {{file}} is outside the [DNABot] section, ignored", {
         key: w.key,
@@ -186,78 +311,111 @@ export function describeWarning(w: ConfigWarning): string {
   }
 }
 
-/** Config warnings on stderr, one line each, so they are seen even when the log goes to a file. */
-export function printWarnings(
-  prog: string,
-  warnings: readonly ConfigWarning[],
-  out: NodeJS.WritableStream = process.stderr,
-): void {
+/** Config warnings, one line each, on the given stream (stderr: seen even when the log is a file). */
+export function printWarnings(prog: string, warnings: readonly ConfigWarning[], out: NodeJS.WritableStream): void {
   for (const w of warnings)
     out.write(`${t("{{prog}}: warning: {{message}}", { prog, message: describeWarning(w) })}\n`);
 }
 
-export function usage(spec: ProgramSpec): string {
+export function usage<K extends KeyTable>(spec: ProgramSpec<K>): string {
   const lines: string[] = [];
-  const pos = spec.positional ? ` ${spec.positional}` : "";
-  lines.push(t("Usage: {{prog}}{{pos}} [options] [-key=value ...]", { prog: spec.name, pos }));
-  lines.push(spec.summary, "");
+  lines.push(t("Usage: {{prog}} [options] [-key=value ...]", { prog: spec.name }));
+  lines.push(t(spec.summary), "");
   lines.push(t("Options:"));
   const flags = { ...COMMON_FLAGS, ...(spec.flags ?? {}) };
   for (const [f, d] of Object.entries(flags)) lines.push(`  -${f.padEnd(14)} ${t(d)}`);
-  lines.push(`  -config ${t("FILE").padEnd(7)} ${t("read FILE instead of ./dnabot.ini ([DNABot] section)")}`);
+  const file = t("FILE");
+  lines.push(`  -config ${file.padEnd(7)} ${t("read {{file}} instead of ./dnabot.ini ([DNABot] section)", { file })}`);
   lines.push("", t("Configuration keys (defaults in brackets), in dnabot.ini or as -key=value:"));
-  const keys: Record<string, KeyDef> = { ...KEYS, ...(spec.extraKeys ?? {}) };
+  const keys: KeyTable = spec.keys ?? KEYS;
   for (const [k, d] of Object.entries(keys)) {
-    lines.push(`  ${k.padEnd(14)} ${t(d.help)} [${d.default}]`);
+    lines.push(`  ${k.padEnd(14)} ${t(d.help)} [${formatValue(d.default)}]`);
   }
   return `${lines.join("\n")}\n`;
 }
 
+/** The language named on the command line (-lang=xx), if any, whatever else is wrong there. */
+function langOption(argv: readonly string[]): string | undefined {
+  let lang: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--?lang(?:=(.*))?$/is.exec(argv[i] as string);
+    if (m) lang = m[1] ?? argv[i + 1];
+  }
+  return lang;
+}
+
 /**
- * Parse arguments, set the language, load and check the config. Prints usage and exits 0 for
- * -help; prints one line and exits 2 for a config mistake.
+ * Parse arguments, set the language, load and check the config. -help / -version: the text on
+ * stdout, exit 0. An unknown option, a stray word or a config mistake: one line on stderr,
+ * exit 2. Config warnings go to stderr. Nothing here exits the process.
  */
-export function startProgram(spec: ProgramSpec, argv: readonly string[] = process.argv.slice(2)): Program {
+export function startProgram<K extends KeyTable = typeof KEYS>(
+  spec: ProgramSpec<K>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: ProgramIO,
+): Started<K> {
+  const keys: KeyTable = spec.keys ?? KEYS;
   const flagNames = [...Object.keys(COMMON_FLAGS), ...Object.keys(spec.flags ?? {})];
-  const keyNames = [...Object.keys(KEYS), ...Object.keys(spec.extraKeys ?? {})];
+  const keyNames = Object.keys(keys);
+  // Language first, so even a mistake is reported, and usage printed, in the user's language.
+  initI18n(resolveLang(langOption(argv), env));
   const args = parseArgs(argv, flagNames, keyNames);
-  // Language first, so even a config error is reported in the user's language.
-  const langArg = Object.entries(args.overrides).find(([k]) => k.toLowerCase() === "lang")?.[1];
-  initI18n(resolveLang(langArg, process.env));
+  const refuse = (line: string): Started<K> => {
+    io.stderr.write(`${line}\n`);
+    return { exit: 2 };
+  };
   if (args.flags.help) {
-    process.stdout.write(usage(spec));
-    process.exit(0);
+    io.stdout.write(usage(spec));
+    return { exit: 0 };
   }
-  if (args.configFile === "") {
-    process.stderr.write(`${t("{{prog}}: -config needs a file name", { prog: spec.name })}\n`);
-    process.exit(2);
+  if (args.flags.version) {
+    io.stdout.write(`${spec.name} ${packageVersion()}\n`);
+    return { exit: 0 };
   }
-  let load: ReturnType<typeof loadConfig>;
+  for (const k of Object.keys(args.overrides)) {
+    if (keyNames.some((n) => n.toLowerCase() === k.toLowerCase())) continue;
+    const guess = closest(k, [...flagNames, ...keyNames, "config"]);
+    return refuse(
+      guess
+        ? t("{{prog}}: unknown option -{{option}} (did you mean -{{guess}}?)", {
+            prog: spec.name,
+            option: clip(k),
+            guess,
+          })
+        : t("{{prog}}: unknown option -{{option}}; -help lists the options", { prog: spec.name, option: clip(k) }),
+    );
+  }
+  const stray = args.positional[0];
+  if (stray !== undefined) {
+    return refuse(
+      t("{{prog}}: unexpected argument {{arg}}; options start with -, e.g. -lifespan=30", {
+        prog: spec.name,
+        arg: JSON.stringify(clip(stray)),
+      }),
+    );
+  }
+  if (args.configFile === "") return refuse(t("{{prog}}: -config needs a file name", { prog: spec.name }));
+  const readFile = (path: string) => readIfExists(resolve(io.cwd, path));
+  let load: LoadResult<K>;
   try {
-    load = loadConfig({
+    load = loadConfig<K>({
+      keys: spec.keys,
+      alsoKnown: spec.alsoKnown,
       overrides: args.overrides,
       configFile: args.configFile,
-      extraKeys: spec.extraKeys,
-      readFile: readIfExists,
+      readFile,
     });
   } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${describeConfigError(spec.name, e)}\n`);
-      process.exit(2);
-    }
+    if (e instanceof ConfigError) return refuse(describeConfigError(spec.name, e));
     throw e;
   }
   // A language given in the file (not on the command line) takes effect now.
-  if (langArg === undefined && load.config.lang !== "") initI18n(resolveLang(load.config.lang, process.env));
-  printWarnings(spec.name, load.warnings);
+  const lang = (load.config as { lang?: unknown }).lang;
+  if (args.overrides.lang === undefined && typeof lang === "string" && lang !== "") initI18n(resolveLang(lang, env));
+  printWarnings(spec.name, load.warnings, io.stderr);
   return {
-    config: load.config,
-    extra: load.extra,
-    flags: args.flags,
-    positional: args.positional,
-    warnings: load.warnings,
-    load,
-    args,
+    prog: { config: load.config, flags: args.flags, warnings: load.warnings, load, args, readFile },
   };
 }
 

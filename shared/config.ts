@@ -1,7 +1,11 @@
 /**
- * Configuration, in the original's order: built-in defaults < ./dnabot.ini [DNABot] (or
- * -config FILE) < -key=value options. Keys are matched case-insensitively, as Python's
- * ConfigParser does, and quotes around values are stripped as the original does.
+ * Configuration, in the original's order: built-in defaults < a preset (tools) < ./dnabot.ini
+ * [DNABot] (or -config FILE) < -key=value options. Keys are matched case-insensitively, as
+ * Python's ConfigParser does, and quotes around values are stripped as the original does.
+ *
+ * One schema: KEYS (and a program's own key table, e.g. the supervisor's) says each key's kind,
+ * typed default, bounds and help; the TypeScript type of a loaded config is derived from it
+ * (ConfigOf), so a new key is one entry and a mismatch does not compile.
  *
  * loadConfig() is pure apart from the injected readFile: it returns the config, where each value
  * came from, and warnings, or throws a ConfigError naming key, value and source.
@@ -10,72 +14,125 @@ import { isIP } from "node:net";
 import { parse as parseIni } from "ini";
 import { N_ } from "./i18n.js";
 
-export type Kind =
-  | "duration"
-  | "probability"
-  | "port"
-  | "int"
-  | "string"
-  | "mcastAddr"
-  | "ipAddr"
-  | "bool"
-  | "lang"
-  | "choice";
+/** Longest timer Node honours (2^31-1 ms); a duration above it fires at once. In seconds. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+/** Largest configuration file read; a bigger one (or /dev/zero) is refused. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Longest text value (file names, ids). */
+export const MAX_TEXT_CHARS = 4096;
 
-export interface KeyDef {
-  kind: Kind;
-  default: string;
-  /** For int/duration: inclusive bounds; durations given in seconds. */
-  min?: number;
-  max?: number;
-  /** For duration: strictly above min. */
-  exclusiveMin?: boolean;
-  /** For choice: the accepted values. */
-  choices?: readonly string[];
+interface KeyBase {
   /** English description (translated in usage). */
   help: string;
 }
+/** Seconds; fractions allowed. Bounds inclusive unless exclusiveMin. */
+export interface DurationKey extends KeyBase {
+  kind: "duration";
+  default: number;
+  min: number;
+  max: number;
+  /** Strictly above min. */
+  exclusiveMin?: boolean;
+}
+export interface ProbabilityKey extends KeyBase {
+  kind: "probability";
+  default: number;
+}
+export interface PortKey extends KeyBase {
+  kind: "port";
+  default: number;
+}
+/** A whole number; a default of undefined makes the key optional (empty means unset). */
+export interface IntKey extends KeyBase {
+  kind: "int";
+  default: number | undefined;
+  min: number;
+  max: number;
+}
+export interface TextKey extends KeyBase {
+  kind: "string" | "mcastAddr" | "ipAddr" | "lang";
+  default: string;
+}
+export interface BoolKey extends KeyBase {
+  kind: "bool";
+  default: boolean;
+}
+export interface ChoiceKey<C extends string = string> extends KeyBase {
+  kind: "choice";
+  default: C;
+  choices: readonly C[];
+}
+export type KeyDef = DurationKey | ProbabilityKey | PortKey | IntKey | TextKey | BoolKey | ChoiceKey;
+export type Kind = KeyDef["kind"];
+export type KeyTable = Readonly<Record<string, KeyDef>>;
 
-/** Every key the programs understand. Order is the order usage prints them. */
+/** The TypeScript type of one key's value, from its definition. */
+export type ValueOf<D> = D extends { kind: "choice"; choices: readonly (infer C)[] }
+  ? C
+  : D extends { kind: "int"; default: undefined }
+    ? number | undefined
+    : D extends { kind: "duration" | "probability" | "port" | "int" }
+      ? number
+      : D extends { kind: "bool" }
+        ? boolean
+        : string;
+
+/** The type of a loaded config, from a key table. */
+export type ConfigOf<K extends KeyTable> = { -readonly [P in keyof K]: ValueOf<K[P]> };
+
+/** Every key of the bot (and the channel keys every program shares). Order is usage's order. */
 export const KEYS = {
-  lifespan: { kind: "duration", default: "120", help: N_("seconds a bot runs before it leaves") },
-  backoff: { kind: "duration", default: "5", help: N_("upper bound of random waits (start, PING *, UPLD *), seconds") },
+  lifespan: {
+    kind: "duration",
+    default: 120,
+    min: 0,
+    max: MAX_TIMER_SECONDS,
+    help: N_("seconds a bot runs before it leaves"),
+  },
+  backoff: {
+    kind: "duration",
+    default: 5,
+    min: 0,
+    max: 3600,
+    help: N_("upper bound of random waits (start, PING *, UPLD *), seconds"),
+  },
   heartbeat: {
     kind: "duration",
-    default: "10",
+    default: 10,
     min: 0,
     exclusiveMin: true,
+    max: 86400,
     help: N_("a bot sends at least one message this often, seconds"),
   },
   results: { kind: "string", default: "results.data", help: N_("the bot's research results file") },
-  discovery: { kind: "probability", default: "0.01", help: N_("probability per second of a discovery") },
-  frankenstein: { kind: "probability", default: "0.001", help: N_("probability per second of going Frankenstein") },
+  discovery: { kind: "probability", default: 0.01, help: N_("probability per second of a discovery") },
+  frankenstein: { kind: "probability", default: 0.001, help: N_("probability per second of going Frankenstein") },
   killBoost: {
     kind: "probability",
-    default: "0.01",
+    default: 0.01,
     help: N_("added to the Frankenstein probability by every KILL seen"),
   },
   chanAddr: { kind: "mcastAddr", default: "239.1.2.4", help: N_("multicast group address (IPv4 or IPv6)") },
-  chanPort: { kind: "port", default: "8421", help: N_("multicast group UDP port") },
+  chanPort: { kind: "port", default: 8421, help: N_("multicast group UDP port") },
   chanIface: {
     kind: "ipAddr",
     default: "",
     help: N_("address of the interface to multicast on; empty means loopback (127.0.0.1 or ::1)"),
   },
-  chanTTL: { kind: "int", default: "1", min: 0, max: 255, help: N_("multicast TTL / hop limit") },
-  PKT_SIZE: { kind: "int", default: "1024", min: 64, max: 65507, help: N_("largest datagram sent or accepted, bytes") },
+  chanTTL: { kind: "int", default: 1, min: 0, max: 255, help: N_("multicast TTL / hop limit") },
+  PKT_SIZE: { kind: "int", default: 1024, min: 64, max: 65507, help: N_("largest datagram sent or accepted, bytes") },
   QUEUE_SIZE: {
     kind: "int",
-    default: "512",
+    default: 512,
     min: 1,
     max: 1_000_000,
     help: N_("inbound messages held before dropping"),
   },
-  filePort: { kind: "port", default: "8000", help: N_("TCP port of the supervisor's upload server") },
+  filePort: { kind: "port", default: 8000, help: N_("TCP port of the supervisor's upload server") },
   lang: { kind: "lang", default: "", help: N_("language (en, fr); empty means from LC_ALL / LC_MESSAGES / LANG") },
   seed: {
     kind: "int",
-    default: "",
+    default: undefined,
     min: 0,
     max: 4294967295,
     help: N_("seed for repeatable random choices; empty means random"),
@@ -83,57 +140,66 @@ export const KEYS = {
   // Reliability layer (NACK/RSND/SKIP/LAST, see shared/reliable/).
   reliable: {
     kind: "bool",
-    default: "true",
+    default: true,
     help: N_("repair lost messages with NACK/RSND/SKIP (false: plain channel)"),
   },
   nackWait: {
     kind: "duration",
-    default: "0.2",
+    default: 0.2,
     min: 0,
     exclusiveMin: true,
+    max: 60,
     help: N_("upper bound of the random wait before a NACK, seconds; also the base of its backoff"),
   },
   nackTries: {
     kind: "int",
-    default: "10",
+    default: 10,
     min: 1,
     max: 100,
     help: N_("NACK rounds for one lost message before giving up"),
   },
   rsndWait: {
     kind: "duration",
-    default: "0.1",
+    default: 0.1,
     min: 0,
     exclusiveMin: true,
+    max: 60,
     help: N_("upper bound of the random wait before answering a NACK, seconds"),
   },
   nackRate: {
     kind: "int",
-    default: "10",
+    default: 10,
     min: 0,
     max: 1_000_000,
     help: N_("most NACKs sent per second (bursts of twice that); 0: no limit"),
   },
   rsndRate: {
     kind: "int",
-    default: "20",
+    default: 20,
     min: 0,
     max: 1_000_000,
     help: N_("most RSND/SKIP answers sent per second (bursts of twice that); 0: no limit"),
   },
-  holdCount: { kind: "int", default: "512", min: 0, max: 1_000_000, help: N_("messages kept for retransmission") },
-  holdTime: { kind: "duration", default: "60", help: N_("seconds a message is kept for retransmission") },
+  holdCount: { kind: "int", default: 512, min: 0, max: 1_000_000, help: N_("messages kept for retransmission") },
+  holdTime: {
+    kind: "duration",
+    default: 60,
+    min: 0,
+    max: 86400,
+    help: N_("seconds a message is kept for retransmission"),
+  },
   linger: {
     kind: "duration",
-    default: "1.5",
+    default: 1.5,
+    min: 0,
     max: 60,
     help: N_("seconds a leaving program stays to repair its last message (an EXIT, a last command); 0: leave at once"),
   },
   // Packet-loss simulator (shared/loss.ts): off unless a rate is above 0.
-  lossRate: { kind: "probability", default: "0", help: N_("simulated packet loss: average probability of a drop") },
+  lossRate: { kind: "probability", default: 0, help: N_("simulated packet loss: average probability of a drop") },
   lossBurst: {
     kind: "int",
-    default: "1",
+    default: 1,
     min: 1,
     max: 1000,
     help: N_("simulated packet loss: mean length of a run of drops (1: independent drops)"),
@@ -146,54 +212,95 @@ export const KEYS = {
   },
   dupRate: {
     kind: "probability",
-    default: "0",
+    default: 0,
     help: N_("simulated duplication: probability a datagram arrives twice"),
   },
   reorderRate: {
     kind: "probability",
-    default: "0",
+    default: 0,
     help: N_("simulated reordering: probability a datagram is held back behind the next"),
   },
-} as const satisfies Record<string, KeyDef>;
+} as const satisfies KeyTable;
 
 export type Key = keyof typeof KEYS;
+/** The bot's configuration. chanIface is resolved: never empty (loopback of the group's family). */
+export type Config = ConfigOf<typeof KEYS>;
 
-export interface Config {
-  lifespan: number;
-  backoff: number;
-  heartbeat: number;
-  results: string;
-  discovery: number;
-  frankenstein: number;
-  killBoost: number;
-  chanAddr: string;
-  chanPort: number;
-  /** Resolved: never empty (loopback of the group's family by default). */
-  chanIface: string;
-  chanTTL: number;
-  PKT_SIZE: number;
-  QUEUE_SIZE: number;
-  filePort: number;
-  lang: string;
-  seed: number | undefined;
-  reliable: boolean;
-  /** Seconds, as all durations. */
-  nackWait: number;
-  nackTries: number;
-  rsndWait: number;
-  nackRate: number;
-  rsndRate: number;
-  linger: number;
-  holdCount: number;
-  holdTime: number;
-  lossRate: number;
-  lossBurst: number;
-  lossDir: "send" | "recv" | "both";
-  dupRate: number;
-  reorderRate: number;
+/** The keys the channel stack reads (shared/open.ts): every program that joins the group has them. */
+export const CHANNEL_KEY_NAMES = [
+  "chanAddr",
+  "chanPort",
+  "chanIface",
+  "chanTTL",
+  "PKT_SIZE",
+  "seed",
+  "reliable",
+  "nackWait",
+  "nackTries",
+  "rsndWait",
+  "nackRate",
+  "rsndRate",
+  "holdCount",
+  "holdTime",
+  "linger",
+  "lossRate",
+  "lossBurst",
+  "lossDir",
+  "dupRate",
+  "reorderRate",
+] as const satisfies readonly Key[];
+export type ChannelConfig = Pick<Config, (typeof CHANNEL_KEY_NAMES)[number]>;
+
+/** A sub-table of a key table, in the table's order. */
+export function pickKeys<K extends KeyTable, N extends keyof K & string>(table: K, names: readonly N[]): Pick<K, N> {
+  const out: Partial<Pick<K, N>> = {};
+  for (const k of Object.keys(table)) if ((names as readonly string[]).includes(k)) out[k as N] = table[k as N];
+  return out as Pick<K, N>;
 }
 
-export type SourceKind = "default" | "file" | "cli";
+// ---- presets (memberlist's DefaultLocalConfig / DefaultLANConfig pattern) -------------------
+
+/** Typed values over the built-in defaults. */
+export type Preset = Partial<Config>;
+
+/**
+ * Named presets for the tools. Each is a typed set of values over the defaults; a program gets
+ * them as -key=value options (presetArgs) or as a config (configWith).
+ */
+export const PRESETS = {
+  /** The built-in defaults: the group stays on this host (loopback, TTL 1). */
+  local: {},
+  /** Lively bots for a first look: something happens within seconds. */
+  demo: { heartbeat: 3, backoff: 2, discovery: 0.05, frankenstein: 0.005 },
+  /** The load report: every bot beats every second and starts within a second. */
+  load: { heartbeat: 1, backoff: 1 },
+} as const satisfies Record<string, Preset>;
+export type PresetName = keyof typeof PRESETS;
+
+/**
+ * A LAN: multicast through the interface with this address (one of this host's), TTL 1 so it
+ * stays on the local network. Needs a network that is yours (README: "Spanning a LAN").
+ */
+export function lanPreset(iface: string): Preset {
+  return { chanIface: iface, chanTTL: 1 };
+}
+
+/** A value as it is written on a command line or in dnabot.ini. */
+export function formatValue(value: unknown): string {
+  if (value === undefined) return "";
+  return String(value);
+}
+
+/** -key=value options giving these values, for a program started as a process. */
+export function presetArgs(preset: Preset): string[] {
+  return Object.entries(preset)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `-${k}=${formatValue(v)}`);
+}
+
+// ---- errors and warnings ----------------------------------------------------------------------
+
+export type SourceKind = "default" | "preset" | "file" | "cli";
 export interface ValueSource {
   kind: SourceKind;
   /** The file name for kind "file". */
@@ -215,8 +322,18 @@ export type Problem =
   | "bad-lang"
   | "missing-file"
   | "unreadable-file"
+  | "file-too-large"
   | "bad-file"
-  | "not-a-choice";
+  | "not-a-choice"
+  | "too-long"
+  | "unknown-option";
+
+export interface Bounds {
+  min?: number;
+  max?: number;
+  exclusiveMin?: boolean;
+  choices?: readonly string[];
+}
 
 /** A configuration mistake. The CLI renders it as one translated line and exits 2. */
 export class ConfigError extends Error {
@@ -225,55 +342,70 @@ export class ConfigError extends Error {
     readonly value: string,
     readonly source: ValueSource,
     readonly problem: Problem,
-    readonly bounds?: { min?: number; max?: number; choices?: readonly string[] },
+    readonly bounds?: Bounds,
   ) {
-    super(`${key}=${value} (${describeSource(source)}): ${problem}`);
+    super(`${key}=${clip(value)} (${describeSource(source)}): ${problem}`);
     this.name = "ConfigError";
   }
 }
 
+/** A value for a one-line message: at most `max` characters, the length said when cut. */
+export function clip(value: string, max = 60): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…(${value.length})`;
+}
+
 export function describeSource(s: ValueSource): string {
-  return s.kind === "file" ? `file ${s.file}` : s.kind === "cli" ? "command line" : "built-in default";
+  return s.kind === "file" ? `file ${s.file}` : s.kind === "cli" ? "command line" : `built-in ${s.kind}`;
 }
 
 export type ConfigWarning =
   | { kind: "unknown-key"; key: string; source: ValueSource }
-  | { kind: "unknown-option"; key: string }
   /** A key above the first section header: the original's reader refuses such a file. */
   | { kind: "outside-section"; key: string; source: ValueSource }
   /** The file has settings but no [DNABot] section, so none of them apply. */
   | { kind: "no-section"; source: ValueSource };
 
-export interface LoadResult {
-  config: Config;
-  sources: Record<Key, ValueSource>;
+export interface LoadResult<K extends KeyTable = typeof KEYS> {
+  config: ConfigOf<K>;
+  sources: Record<keyof K, ValueSource>;
   warnings: ConfigWarning[];
   /** The file actually read, if any. */
   file: string | undefined;
 }
 
-export interface LoadOptions {
+export interface LoadOptions<K extends KeyTable = typeof KEYS> {
+  /** The program's key table (default KEYS, the bot's). */
+  keys?: K;
+  /** Keys of other programs sharing the file (the supervisor reads the bots' dnabot.ini):
+   *  ignored there without a warning. Unknown on the command line all the same. */
+  alsoKnown?: KeyTable;
+  /** Typed values over the defaults, under the file and the command line (a preset). */
+  preset?: NoInfer<Partial<ConfigOf<K>>>;
   /** Config values from the command line, already split from flags (see cli.ts). */
   overrides: Record<string, string>;
   /** -config FILE; when absent ./dnabot.ini is read if it exists. */
   configFile?: string;
-  /** Extra keys a program accepts on top of KEYS (e.g. the supervisor's). */
-  extraKeys?: Record<string, KeyDef>;
-  /** Returns the file's text, or undefined if it does not exist; throws on other errors. */
+  /** Returns the file's text, or undefined if it does not exist; throws on other errors
+   *  (a FileTooLargeError when it is above MAX_CONFIG_BYTES). */
   readFile: (path: string) => string | undefined;
+}
+
+/** Thrown by a readFile that refused a file above its size cap. */
+export class FileTooLargeError extends Error {
+  constructor(readonly max: number) {
+    super(`file larger than ${max} bytes`);
+    this.name = "FileTooLargeError";
+  }
 }
 
 export const DEFAULT_CONFIG_FILE = "./dnabot.ini";
 export const SECTION = "DNABot";
 
-const CANONICAL = new Map<string, string>();
-function canonical(key: string, extra?: Record<string, KeyDef>): string | undefined {
-  if (CANONICAL.size === 0) for (const k of Object.keys(KEYS)) CANONICAL.set(k.toLowerCase(), k);
+/** The declared spelling of a key, matched case-insensitively. */
+export function canonicalKey(table: KeyTable, key: string): string | undefined {
+  if (Object.hasOwn(table, key)) return key;
   const lower = key.toLowerCase();
-  const hit = CANONICAL.get(lower);
-  if (hit) return hit;
-  if (extra) for (const k of Object.keys(extra)) if (k.toLowerCase() === lower) return k;
-  return undefined;
+  return Object.keys(table).find((k) => k.toLowerCase() === lower);
 }
 
 /** Strip one layer of matching quotes, "since I keep making this mistake" (the original). */
@@ -281,10 +413,9 @@ export function stripQuotes(s: string): string {
   return s.trim().replace(/^["']+|["']+$/g, "");
 }
 
-export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<string, unknown> } {
-  const defs: Record<string, KeyDef> = { ...KEYS, ...(opts.extraKeys ?? {}) };
-  const raw: Record<string, { value: string; source: ValueSource }> = {};
-  for (const [k, d] of Object.entries(defs)) raw[k] = { value: d.default, source: { kind: "default" } };
+export function loadConfig<K extends KeyTable = typeof KEYS>(opts: LoadOptions<K>): LoadResult<K> {
+  const defs: KeyTable = opts.keys ?? KEYS;
+  const raw = new Map<string, { value: string; source: ValueSource }>();
   const warnings: ConfigWarning[] = [];
 
   // The file: -config FILE must exist; ./dnabot.ini is optional.
@@ -293,9 +424,11 @@ export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<stri
   let text: string | undefined;
   try {
     text = opts.readFile(fileName);
-  } catch {
+  } catch (e) {
     // ./dnabot.ini unreadable (a directory, no permission): say it was the default file.
     const from: ValueSource = { kind: opts.configFile === undefined ? "default" : "cli" };
+    if (e instanceof FileTooLargeError)
+      throw new ConfigError("config", fileName, from, "file-too-large", { max: e.max });
     throw new ConfigError("config", fileName, from, "unreadable-file");
   }
   if (text === undefined && opts.configFile !== undefined) {
@@ -312,47 +445,69 @@ export function loadConfig(opts: LoadOptions): LoadResult & { extra: Record<stri
     }
     const section = findSection(parsed);
     for (const [k, v] of Object.entries(parsed)) {
-      if (!isSection(v)) warnings.push({ kind: "outside-section", key: k, source: fileSource });
+      if (!isSection(v)) warnings.push({ kind: "outside-section", key: clip(k), source: fileSource });
     }
     if (!section && Object.values(parsed).some(isSection)) warnings.push({ kind: "no-section", source: fileSource });
     for (const [k, v] of Object.entries(section ?? {})) {
-      const key = canonical(k, opts.extraKeys);
+      const key = canonicalKey(defs, k);
       if (!key) {
-        warnings.push({ kind: "unknown-key", key: k, source: fileSource });
+        if (!opts.alsoKnown || !canonicalKey(opts.alsoKnown, k))
+          warnings.push({ kind: "unknown-key", key: clip(k), source: fileSource });
         continue;
       }
-      raw[key] = { value: iniValueText(v), source: fileSource };
+      raw.set(key, { value: iniValueText(v), source: fileSource });
     }
   }
 
   for (const [k, v] of Object.entries(opts.overrides)) {
-    const key = canonical(k, opts.extraKeys);
-    if (!key) {
-      warnings.push({ kind: "unknown-option", key: k });
-      continue;
-    }
-    raw[key] = { value: v, source: { kind: "cli" } };
+    const key = canonicalKey(defs, k);
+    if (!key) throw new ConfigError(k, v, { kind: "cli" }, "unknown-option");
+    raw.set(key, { value: v, source: { kind: "cli" } });
   }
 
   const values: Record<string, unknown> = {};
+  const sources: Record<string, ValueSource> = {};
+  const preset: Partial<Record<string, unknown>> = opts.preset ?? {};
   for (const [k, d] of Object.entries(defs)) {
-    const r = raw[k] as { value: string; source: ValueSource };
-    values[k] = convert(k, d, stripQuotes(r.value), r.source);
+    const r = raw.get(k);
+    if (r) {
+      values[k] = convert(k, d, stripQuotes(r.value), r.source);
+      sources[k] = r.source;
+    } else if (preset[k] !== undefined) {
+      // Checked as if written: a preset cannot carry a value the key refuses.
+      values[k] = convert(k, d, formatValue(preset[k]), { kind: "preset" });
+      sources[k] = { kind: "preset" };
+    } else {
+      values[k] = d.default;
+      sources[k] = { kind: "default" };
+    }
   }
 
   // chanIface: empty means host-local scope, in the group's family.
-  const v6 = isIP(values.chanAddr as string) === 6;
-  const iface = values.chanIface as string;
-  if (iface === "") values.chanIface = v6 ? "::1" : "127.0.0.1";
-  else if ((isIP(iface) === 6) !== v6) {
-    throw new ConfigError("chanIface", iface, (raw.chanIface as { source: ValueSource }).source, "family-mismatch");
+  if (typeof values.chanAddr === "string" && typeof values.chanIface === "string") {
+    const v6 = isIP(values.chanAddr) === 6;
+    const iface = values.chanIface;
+    if (iface === "") values.chanIface = v6 ? "::1" : "127.0.0.1";
+    else if ((isIP(iface) === 6) !== v6) {
+      throw new ConfigError("chanIface", iface, sources.chanIface ?? { kind: "default" }, "family-mismatch");
+    }
   }
 
-  const sources = {} as Record<Key, ValueSource>;
-  for (const k of Object.keys(KEYS) as Key[]) sources[k] = (raw[k] as { source: ValueSource }).source;
-  const extra: Record<string, unknown> = {};
-  for (const k of Object.keys(opts.extraKeys ?? {})) extra[k] = values[k];
-  return { config: values as unknown as Config, sources, warnings, file: fileRead, extra };
+  // Every value was made by convert() from its own definition (or is the typed default), so
+  // it has the type ValueOf gives that key.
+  return {
+    config: values as ConfigOf<K>,
+    sources: sources as Record<keyof K, ValueSource>,
+    warnings,
+    file: fileRead,
+  };
+}
+
+/** The built-in defaults of a key table over a preset, checked and resolved as a load would. */
+export function configWith(preset?: Preset): Config;
+export function configWith<K extends KeyTable>(preset: NoInfer<Partial<ConfigOf<K>>>, keys: K): ConfigOf<K>;
+export function configWith(preset: Partial<ConfigOf<KeyTable>> = {}, keys: KeyTable = KEYS): unknown {
+  return loadConfig({ keys, preset, overrides: {}, readFile: () => undefined }).config;
 }
 
 function isSection(v: unknown): v is Record<string, unknown> {
@@ -381,23 +536,25 @@ function iniValueText(v: unknown): string {
 
 function findSection(parsed: Record<string, unknown>): Record<string, unknown> | undefined {
   for (const [name, v] of Object.entries(parsed)) {
-    if (name === SECTION && v && typeof v === "object") return v as Record<string, unknown>;
+    if (name === SECTION && isSection(v)) return v;
   }
   return undefined;
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Convert and check one value; throws ConfigError. Exported for programs' own keys. */
+/** Convert and check one value; throws ConfigError. */
+export function convert<D extends KeyDef>(key: string, def: D, value: string, source: ValueSource): ValueOf<D>;
 export function convert(key: string, def: KeyDef, value: string, source: ValueSource): unknown {
-  const fail = (problem: Problem, bounds?: { min?: number; max?: number; choices?: readonly string[] }): never => {
+  const fail = (problem: Problem, bounds?: Bounds): never => {
     throw new ConfigError(key, value, source, problem, bounds);
   };
+  if (value.length > MAX_TEXT_CHARS) fail("too-long", { max: MAX_TEXT_CHARS });
   switch (def.kind) {
     case "string":
       return value;
     case "choice": {
-      const hit = def.choices?.find((c) => c.toLowerCase() === value.toLowerCase());
+      const hit = def.choices.find((c) => c.toLowerCase() === value.toLowerCase());
       return hit ?? fail("not-a-choice", { choices: def.choices });
     }
     case "lang":
@@ -429,12 +586,10 @@ export function convert(key: string, def: KeyDef, value: string, source: ValueSo
       return n;
     }
     case "int": {
-      if (value === "" && def.default === "") return undefined;
+      if (value === "" && def.default === undefined) return undefined;
       if (!/^[+-]?\d+$/.test(value)) fail(NUMBER.test(value) ? "not-an-integer" : "not-a-number");
       const n = Number(value);
-      if ((def.min !== undefined && n < def.min) || (def.max !== undefined && n > def.max)) {
-        fail("out-of-range", { min: def.min, max: def.max });
-      }
+      if (n < def.min || n > def.max) fail("out-of-range", { min: def.min, max: def.max });
       return n;
     }
     case "duration": {
@@ -442,8 +597,12 @@ export function convert(key: string, def: KeyDef, value: string, source: ValueSo
       const n = Number(value);
       if (!Number.isFinite(n)) fail("not-a-number");
       if (n < 0) fail("negative-duration");
-      if (def.exclusiveMin && n <= (def.min ?? 0)) fail("duration-not-positive");
-      if (def.max !== undefined && n > def.max) fail("out-of-range", { min: def.min, max: def.max });
+      if (def.exclusiveMin && n <= def.min) {
+        if (def.min === 0) fail("duration-not-positive");
+        fail("out-of-range", { min: def.min, max: def.max, exclusiveMin: true });
+      }
+      if (n < def.min || n > def.max)
+        fail("out-of-range", { min: def.min, max: def.max, exclusiveMin: def.exclusiveMin });
       return n;
     }
     case "probability": {

@@ -34,8 +34,22 @@ export function resolveLang(explicit: string | undefined, env: NodeJS.ProcessEnv
 }
 
 let ready = false;
+let current: Lang = "en";
+let numbers = new Intl.NumberFormat("en", { maximumFractionDigits: 3 });
+
+/** The language chosen by initI18n (en before). */
+export function currentLang(): Lang {
+  return current;
+}
+
+/** A number written for the current language: 1,234.5 in English, 1 234,5 in French. */
+export function formatNumber(n: number | undefined): string {
+  return n === undefined ? "" : numbers.format(n);
+}
 
 export function initI18n(lang: Lang): void {
+  current = lang;
+  numbers = new Intl.NumberFormat(lang, { maximumFractionDigits: 3 });
   const instance = i18next.use(Backend);
   void instance.init({
     lng: lang,

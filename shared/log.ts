@@ -18,6 +18,19 @@ export interface LogOptions {
   file?: string;
   /** Extra fields on every line (e.g. the bot id). */
   base?: Record<string, unknown>;
+  /** Colour the pretty lines (see colourFor); default off. */
+  colour?: boolean;
+}
+
+/**
+ * Colour on a stream: NO_COLOR (any value) turns it off, FORCE_COLOR=0 / false too; another
+ * FORCE_COLOR turns it on; otherwise only on a terminal that is not "dumb".
+ */
+export function colourFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== "") return force !== "0" && force.toLowerCase() !== "false";
+  return Boolean(stream.isTTY) && env.TERM !== "dumb";
 }
 
 export function levelFromFlags(flags: { debug?: boolean; info?: boolean }): Level {
@@ -27,11 +40,10 @@ export function levelFromFlags(flags: { debug?: boolean; info?: boolean }): Leve
 export function createLogger(opts: LogOptions): Logger {
   const base = { ...(opts.base ?? {}) };
   if (opts.pretty) {
-    const out = opts.pretty as NodeJS.WriteStream;
     const stream = pretty({
-      destination: out,
+      destination: opts.pretty,
       sync: true,
-      colorize: Boolean(out.isTTY) && !process.env.NO_COLOR,
+      colorize: opts.colour ?? false,
       translateTime: "SYS:HH:MM:ss",
       ignore: "pid,hostname",
       singleLine: true,

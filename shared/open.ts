@@ -13,7 +13,7 @@
  */
 import { Channel, type GroupChannel, type GroupEndpoint, Link, PlainEndpoint } from "./channel.js";
 import { type Clock, SystemClock } from "./clock.js";
-import type { Config } from "./config.js";
+import type { ChannelConfig } from "./config.js";
 import { type LossSettings, LossSimulator } from "./loss.js";
 import { BEAT } from "./protocol.js";
 import { makeRng, type Rng, seededRng } from "./random.js";
@@ -44,7 +44,7 @@ export interface StackDeps {
 // Distinct streams from one -seed, so the simulator's drops don't mirror the bot's choices.
 const LOSS_SALT = 0x1055e5;
 const RELIABLE_SALT = 0x4e41434b;
-function rngFor(config: Config, salt: number): Rng {
+function rngFor(config: ChannelConfig, salt: number): Rng {
   return config.seed === undefined ? makeRng() : seededRng((config.seed ^ salt) >>> 0);
 }
 
@@ -53,7 +53,7 @@ export interface OpenedChannel {
   transport: Transport;
 }
 
-export function udpTransportFor(config: Config): UdpTransport {
+export function udpTransportFor(config: ChannelConfig): UdpTransport {
   return new UdpTransport({
     group: config.chanAddr,
     port: config.chanPort,
@@ -64,7 +64,7 @@ export function udpTransportFor(config: Config): UdpTransport {
 }
 
 /** The loss settings of a config; undefined when nothing is to be impaired. */
-export function lossSettingsFrom(config: Config): LossSettings | undefined {
+export function lossSettingsFrom(config: ChannelConfig): LossSettings | undefined {
   const s: LossSettings = {
     lossRate: config.lossRate,
     lossBurst: config.lossBurst,
@@ -76,7 +76,7 @@ export function lossSettingsFrom(config: Config): LossSettings | undefined {
 }
 
 /** The transport with the loss simulator around it when the config asks for one. */
-function impaired(transport: Transport, config: Config, clock: Clock, deps: StackDeps): Transport {
+function impaired(transport: Transport, config: ChannelConfig, clock: Clock, deps: StackDeps): Transport {
   const loss = lossSettingsFrom(config);
   return loss
     ? new LossSimulator(transport, { ...loss, rng: deps.lossRng ?? rngFor(config, LOSS_SALT), clock })
@@ -84,7 +84,7 @@ function impaired(transport: Transport, config: Config, clock: Clock, deps: Stac
 }
 
 /** The reliability layer's options from a config. */
-export function reliableOptionsFrom(config: Config, clock: Clock, deps: StackDeps = {}): ReliableOptions {
+export function reliableOptionsFrom(config: ChannelConfig, clock: Clock, deps: StackDeps = {}): ReliableOptions {
   return {
     clock,
     rng: deps.rng ?? rngFor(config, RELIABLE_SALT),
@@ -102,7 +102,7 @@ export function reliableOptionsFrom(config: Config, clock: Clock, deps: StackDep
 }
 
 /** Wrap a transport in the channel stack the config asks for. */
-export function channelOver(transport: Transport, config: Config, id: string, deps: StackDeps = {}): GroupChannel {
+export function channelOver(transport: Transport, config: ChannelConfig, id: string, deps: StackDeps = {}): GroupChannel {
   const clock = deps.clock ?? new SystemClock();
   const under = impaired(transport, config, clock, deps);
   if (!config.reliable) return new Channel(under, { id, pktSize: config.PKT_SIZE });
@@ -114,7 +114,7 @@ export function channelOver(transport: Transport, config: Config, id: string, de
  * Wrap a transport in a multi-sender endpoint (a bot host: one receive pipeline, openSender(id)
  * per local bot), reliable unless the config says reliable=false.
  */
-export function endpointOver(transport: Transport, config: Config, deps: StackDeps = {}): GroupEndpoint {
+export function endpointOver(transport: Transport, config: ChannelConfig, deps: StackDeps = {}): GroupEndpoint {
   const clock = deps.clock ?? new SystemClock();
   const link = new Link(impaired(transport, config, clock, deps), { pktSize: config.PKT_SIZE });
   if (!config.reliable) return new PlainEndpoint(link);
@@ -128,7 +128,7 @@ export interface OpenedEndpoint {
 
 /** Open the group for a bot host. Resolves once the sockets are bound and the group joined;
  *  rejects with a TransportError. */
-export async function openEndpoint(config: Config, deps: StackDeps = {}): Promise<OpenedEndpoint> {
+export async function openEndpoint(config: ChannelConfig, deps: StackDeps = {}): Promise<OpenedEndpoint> {
   const transport = udpTransportFor(config);
   await transport.ready();
   return { endpoint: endpointOver(transport, config, deps), transport };
@@ -136,7 +136,7 @@ export async function openEndpoint(config: Config, deps: StackDeps = {}): Promis
 
 /** Open the group for a program. Resolves once the sockets are bound and the group joined;
  *  rejects with a TransportError (the caller prints it and exits 1). */
-export async function openChannel(config: Config, id: string, deps: StackDeps = {}): Promise<OpenedChannel> {
+export async function openChannel(config: ChannelConfig, id: string, deps: StackDeps = {}): Promise<OpenedChannel> {
   const transport = udpTransportFor(config);
   await transport.ready();
   return { channel: channelOver(transport, config, id, deps), transport };

@@ -1,197 +1,248 @@
-/** Entry point of `node supervisor`: wires the group, the upload server and the console. */
+/**
+ * The `supervisor` program: wires the group, the upload server and the console. main() returns
+ * the exit status (0 done, 1 fatal, 2 bad command line or config, 130 Ctrl-C, 143 SIGTERM);
+ * supervisor/index.js is the launcher that exits with it.
+ */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { describeTransportError, startProgram } from "../shared/cli.js";
-import { SystemClock } from "../shared/clock.js";
+import { resolve } from "node:path";
+import { describeTransportError, type ProgramIO, processIO, signalStatus, startProgram } from "../shared/cli.js";
+import { type Clock, SystemClock } from "../shared/clock.js";
 import { isPeerId } from "../shared/codec.js";
-import { t } from "../shared/i18n.js";
-import { createLogger, levelFromFlags } from "../shared/log.js";
-import { openChannel } from "../shared/open.js";
+import { KEYS } from "../shared/config.js";
+import { N_, t } from "../shared/i18n.js";
+import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
+import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
 import { complete } from "./commands.js";
 import { CommandQueue, SupervisorConsole, wantColour } from "./console.js";
-import { randomSupervisorId, SUPERVISOR_FLAGS, SUPERVISOR_KEYS, type SupervisorSettings } from "./options.js";
+import { randomSupervisorId, SUPERVISOR_FLAGS, SUPERVISOR_KEYS, type SupervisorConfig } from "./options.js";
 import { Supervisor } from "./supervisor.js";
 import { UploadServer } from "./upload_server.js";
 import type { ViewLine } from "./watch.js";
 
-const NAME = "supervisor";
-const prog = startProgram({
-  name: NAME,
-  summary: t("A supervisor: prints the group's traffic and sends commands to the bots."),
-  flags: SUPERVISOR_FLAGS,
-  extraKeys: SUPERVISOR_KEYS,
-});
-const { config } = prog;
-const settings = prog.extra as unknown as SupervisorSettings;
+export const NAME = "supervisor";
 
-// The supervisor's own log goes to stderr; stdout is the traffic view.
-const logger = createLogger({ level: levelFromFlags(prog.flags), pretty: process.stderr });
-
-function die(code: 1 | 2, message: string): never {
-  process.stderr.write(`${NAME}: ${message}\n`);
-  process.exit(code);
+/** What the supervisor's wiring uses besides the process; the real ones by default. */
+export interface SupervisorIO extends ProgramIO {
+  openChannel?: (config: SupervisorConfig, id: string, deps: StackDeps) => Promise<OpenedChannel>;
+  clock?: Clock;
 }
 
-const id = settings.supervisorId === "" ? randomSupervisorId(makeRng(config.seed)) : settings.supervisorId;
-if (!isPeerId(id)) {
-  die(
-    2,
-    t("bad configuration supervisorId={{value}}: an id is 1 to 32 letters, digits, _ or -", {
-      value: JSON.stringify(id),
-    }),
-  );
-}
-
-/** An append-only log file (access or error log); undefined when off. */
-function appender(path: string, key: string): { write: (line: string) => void; close: () => void } | undefined {
-  if (path === "") return undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, "a");
-  } catch (e) {
-    die(2, t("cannot open {{key}} file {{path}}: {{error}}", { key, path, error: (e as Error).message }));
-  }
-  return {
-    write: (line) => {
-      try {
-        writeSync(fd, `${line}\n`);
-      } catch (e) {
-        logger.warn(`${key}: ${(e as Error).message}`);
-      }
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: SupervisorIO): Promise<number> {
+  const started = startProgram(
+    {
+      name: NAME,
+      summary: N_("A supervisor: prints the group's traffic and sends commands to the bots."),
+      flags: SUPERVISOR_FLAGS,
+      keys: SUPERVISOR_KEYS,
+      alsoKnown: KEYS,
     },
-    close: () => closeSync(fd),
-  };
-}
-const accessLog = appender(settings.accessLog, "accessLog");
-const errorLog = appender(settings.errorLog, "errorLog");
-
-const uploads = new UploadServer({
-  host: config.chanIface,
-  port: config.filePort,
-  dir: settings.uploadDir === "" ? undefined : settings.uploadDir,
-  maxBytes: settings.maxUpload,
-  idleTimeoutMs: settings.uploadTimeout * 1000,
-});
-let listening: { port: number; fallback: boolean };
-try {
-  listening = await uploads.listen();
-} catch (e) {
-  die(
-    1,
-    t("cannot listen for uploads on {{host}} port {{port}}: {{error}}", {
-      host: config.chanIface,
-      port: config.filePort,
-      error: (e as Error).message,
-    }),
+    argv,
+    env,
+    io,
   );
-}
+  if (started.exit !== undefined) return started.exit;
+  const prog = started.prog;
+  const { config } = prog;
 
-let opened: Awaited<ReturnType<typeof openChannel>>;
-try {
-  opened = await openChannel(config, id, { logger });
-} catch (e) {
-  die(1, describeTransportError(e));
-}
-const { channel } = opened;
+  // The supervisor's own log goes to stderr; stdout is the traffic view.
+  const logger = createLogger({
+    level: levelFromFlags(prog.flags),
+    pretty: io.stderr,
+    colour: colourFor(io.stderr, env),
+  });
+  const refuse = (code: 1 | 2, message: string): number => {
+    io.stderr.write(`${NAME}: ${message}\n`);
+    return code;
+  };
 
-const interactive = Boolean(process.stdin.isTTY);
-const clock = new SystemClock();
-let cons: SupervisorConsole | undefined;
-const early: ViewLine[] = [];
-const sink = (line: ViewLine): void => {
-  if (cons) cons.write(line);
-  else early.push(line);
-};
+  const id = config.supervisorId === "" ? randomSupervisorId(makeRng(config.seed)) : config.supervisorId;
+  if (!isPeerId(id)) {
+    return refuse(
+      2,
+      t("bad configuration supervisorId={{value}}: an id is 1 to 32 letters, digits, _ or -", {
+        value: JSON.stringify(id),
+      }),
+    );
+  }
 
-const sup = new Supervisor({
-  channel,
-  clock,
-  heartbeat: config.heartbeat,
-  backoff: config.backoff,
-  results: config.results,
-  pktSize: config.PKT_SIZE,
-  uploadPort: listening.port,
-  sink,
-  quiet: prog.flags.quiet,
-  uploadsInProgress: () => uploads.inProgress,
-  accessLog: accessLog?.write,
-  errorLog: errorLog?.write,
-  logger,
-});
-uploads.on("upload", (u) => sup.onUpload(u));
-uploads.on("warning", (err, from) =>
-  logger.warn({ from: from.address }, t("upload: {{error}}", { error: err.message })),
-);
-
-let stopping = false;
-async function shutdown(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  sup.stop();
-  cons?.close();
-  // Leave the group first (no new UPLDs answered), then finish what is being received.
-  await channel.close().catch(() => undefined);
-  await uploads.close().catch(() => undefined);
-  accessLog?.close();
-  errorLog?.close();
-  logger.info(t("Supervisor shutdown"));
-  process.exit(code);
-}
-
-channel.on("error", (e) => {
-  process.stderr.write(`${NAME}: ${describeTransportError(e)}\n`);
-  void shutdown(1);
-});
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
-
-const queue = new CommandQueue(
-  (line) => sup.run(line, interactive),
-  (how) => {
-    if (how === "eof" && !interactive) {
-      void sup.settle(settings.uploadWait * 1000).then(() => shutdown(0));
-    } else {
-      void shutdown(0);
+  /** An append-only log file (access or error log); undefined when off. */
+  type Appender = { write: (line: string) => void; close: () => void };
+  const appender = (path: string, key: string): Appender | undefined | string => {
+    if (path === "") return undefined;
+    let fd: number;
+    try {
+      fd = openSync(resolve(io.cwd, path), "a");
+    } catch (e) {
+      return t("cannot open {{key}} file {{path}}: {{error}}", { key, path, error: (e as Error).message });
     }
-  },
-  () => cons?.prompt(),
-  (e) => logger.error({ err: e }, "command failed"),
-);
-
-cons = new SupervisorConsole({
-  input: process.stdin,
-  output: process.stdout,
-  interactive,
-  colour: wantColour(process.stdout, process.env),
-  complete: (line) => complete(line, sup.roster.botIds()),
-  onLine: (line) => queue.push(line),
-  onEnd: () => queue.end(),
-  onInterrupt: () => void shutdown(0),
-});
-for (const line of early) cons.write(line);
-
-sup.view.show({
-  kind: "notice",
-  text: t("Supervisor {{id}} on group {{group}} port {{port}}; uploads to {{host}} port {{uploadPort}}", {
-    id,
-    group: config.chanAddr,
-    port: config.chanPort,
-    host: config.chanIface,
-    uploadPort: listening.port,
-  }),
-});
-if (listening.fallback) {
-  sup.view.show({
-    kind: "warning",
-    text: t(
-      "Upload port {{wanted}} is taken: uploads come to port {{port}} (our bots are told; the original's only use {{wanted}})",
-      {
-        wanted: config.filePort,
-        port: listening.port,
+    return {
+      write: (line) => {
+        try {
+          writeSync(fd, `${line}\n`);
+        } catch (e) {
+          logger.warn(`${key}: ${(e as Error).message}`);
+        }
       },
-    ),
+      close: () => closeSync(fd),
+    };
+  };
+  const access = appender(config.accessLog, "accessLog");
+  if (typeof access === "string") return refuse(2, access);
+  const error = appender(config.errorLog, "errorLog");
+  if (typeof error === "string") {
+    access?.close();
+    return refuse(2, error);
+  }
+  const accessLog = access;
+  const errorLog = error;
+  const closeLogs = (): void => {
+    accessLog?.close();
+    errorLog?.close();
+  };
+
+  const uploads = new UploadServer({
+    host: config.chanIface,
+    port: config.filePort,
+    dir: config.uploadDir === "" ? undefined : resolve(io.cwd, config.uploadDir),
+    maxBytes: config.maxUpload,
+    idleTimeoutMs: config.uploadTimeout * 1000,
+  });
+  let listening: { port: number; fallback: boolean };
+  try {
+    listening = await uploads.listen();
+  } catch (e) {
+    closeLogs();
+    return refuse(
+      1,
+      t("cannot listen for uploads on {{host}} port {{port}}: {{error}}", {
+        host: config.chanIface,
+        port: config.filePort,
+        error: (e as Error).message,
+      }),
+    );
+  }
+
+  let opened: OpenedChannel;
+  try {
+    opened = await (io.openChannel ?? openChannel)(config, id, { logger });
+  } catch (e) {
+    await uploads.close().catch(() => undefined);
+    closeLogs();
+    return refuse(1, describeTransportError(e));
+  }
+  const { channel } = opened;
+
+  const interactive = Boolean(io.stdin.isTTY);
+  const clock = io.clock ?? new SystemClock();
+  let cons: SupervisorConsole | undefined;
+  const early: ViewLine[] = [];
+  const sink = (line: ViewLine): void => {
+    if (cons) cons.write(line);
+    else early.push(line);
+  };
+
+  const sup = new Supervisor({
+    channel,
+    clock,
+    heartbeat: config.heartbeat,
+    backoff: config.backoff,
+    results: config.results,
+    pktSize: config.PKT_SIZE,
+    uploadPort: listening.port,
+    sink,
+    quiet: prog.flags.quiet,
+    uploadsInProgress: () => uploads.inProgress,
+    accessLog: accessLog?.write,
+    errorLog: errorLog?.write,
+    logger,
+  });
+  uploads.on("upload", (u) => sup.onUpload(u));
+  uploads.on("warning", (err, from) =>
+    logger.warn({ from: from.address }, t("upload: {{error}}", { error: err.message })),
+  );
+
+  return new Promise<number>((done) => {
+    let stopping = false;
+    let stopSignals = (): void => {};
+    const shutdown = async (code: number): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      stopSignals();
+      sup.stop();
+      cons?.close();
+      // Leave the group first (no new UPLDs answered), then finish what is being received.
+      await channel.close().catch(() => undefined);
+      await uploads.close().catch(() => undefined);
+      closeLogs();
+      logger.info(t("Supervisor shutdown"));
+      done(code);
+    };
+    /** Ctrl-C or SIGTERM: the status says so, and the shell's prompt starts on a fresh line. */
+    const interrupted = (code: number): void => {
+      if (interactive) io.stdout.write("\n");
+      void shutdown(code);
+    };
+
+    channel.on("error", (e) => {
+      io.stderr.write(`${NAME}: ${describeTransportError(e)}\n`);
+      void shutdown(1);
+    });
+    stopSignals = io.onSignal((signal) => interrupted(signalStatus(signal)));
+
+    const queue = new CommandQueue(
+      (line) => sup.run(line, interactive),
+      (how) => {
+        if (how === "eof" && !interactive) {
+          void sup.settle(config.uploadWait * 1000).then(() => shutdown(0));
+        } else {
+          if (how === "eof" && interactive) io.stdout.write("\n");
+          void shutdown(0);
+        }
+      },
+      () => cons?.prompt(),
+      (e) => logger.error({ err: e }, "command failed"),
+    );
+
+    cons = new SupervisorConsole({
+      input: io.stdin,
+      output: io.stdout,
+      interactive,
+      colour: wantColour(io.stdout, env),
+      complete: (line) => complete(line, sup.roster.botIds()),
+      onLine: (line) => queue.push(line),
+      onEnd: () => queue.end(),
+      onInterrupt: () => interrupted(signalStatus("SIGINT")),
+    });
+    for (const line of early) cons.write(line);
+
+    sup.view.show({
+      kind: "notice",
+      text: t("Supervisor {{id}} on group {{group}} port {{port}}; uploads to {{host}} port {{uploadPort}}", {
+        id,
+        group: config.chanAddr,
+        port: config.chanPort,
+        host: config.chanIface,
+        uploadPort: listening.port,
+      }),
+    });
+    if (listening.fallback) {
+      sup.view.show({
+        kind: "warning",
+        text: t(
+          "Upload port {{wanted}} is taken: uploads come to port {{port}} (our bots are told; the original's only use {{wanted}})",
+          {
+            wanted: config.filePort,
+            port: listening.port,
+          },
+        ),
+      });
+    }
+    if (interactive)
+      sup.view.show({ kind: "notice", text: t("Type HELP for the commands; a blank line pauses the display.") });
+    sup.start();
   });
 }
-if (interactive)
-  sup.view.show({ kind: "notice", text: t("Type HELP for the commands; a blank line pauses the display.") });
-sup.start();
+
+/** Used by the launcher: the real process. */
+export { processIO };

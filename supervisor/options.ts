@@ -1,10 +1,18 @@
-/** The supervisor's own configuration keys and flags (beyond the ones it shares with the bot). */
-import type { KeyDef } from "../shared/config.js";
+/** The supervisor's configuration: the keys it shares with the bot, its own keys, and its flags. */
+import {
+  CHANNEL_KEY_NAMES,
+  type ConfigOf,
+  KEYS,
+  type KeyTable,
+  MAX_TIMER_SECONDS,
+  pickKeys,
+} from "../shared/config.js";
 import { N_ } from "../shared/i18n.js";
 import { supervisorId } from "../shared/protocol.js";
 import type { Rng } from "../shared/random.js";
 
-export const SUPERVISOR_KEYS = {
+/** The supervisor's own keys (beyond the ones it shares with the bot). */
+export const SUPERVISOR_OWN_KEYS = {
   supervisorId: {
     kind: "string",
     default: "",
@@ -13,42 +21,44 @@ export const SUPERVISOR_KEYS = {
   uploadDir: { kind: "string", default: "uploads", help: N_("directory uploads are saved in; empty means not saved") },
   maxUpload: {
     kind: "int",
-    default: "16777216",
+    default: 16777216,
     min: 1,
     max: 1073741824,
     help: N_("largest upload kept, bytes; the rest is cut off with a warning"),
   },
   uploadTimeout: {
     kind: "duration",
-    default: "30",
+    default: 30,
     min: 0,
     exclusiveMin: true,
+    max: 86400,
     help: N_("an upload connection silent this long is closed, seconds"),
   },
   uploadWait: {
     kind: "duration",
-    default: "15",
+    default: 15,
+    min: 0,
+    max: MAX_TIMER_SECONDS,
     help: N_("with piped input: longest wait for answers and uploads at the end of input, seconds"),
   },
   accessLog: { kind: "string", default: "", help: N_("file valid traffic is appended to; empty means off") },
   errorLog: { kind: "string", default: "", help: N_("file malformed datagrams are appended to; empty means off") },
-} as const satisfies Record<string, KeyDef>;
+} as const satisfies KeyTable;
+
+/** Every key the supervisor reads: the group's (channel keys, heartbeat, backoff, results, filePort,
+ *  lang) and its own. The bots' other keys are not its business (ignored in a shared dnabot.ini). */
+export const SUPERVISOR_KEYS = {
+  ...pickKeys(KEYS, ["backoff", "heartbeat", "results", "filePort", "lang", ...CHANNEL_KEY_NAMES]),
+  ...SUPERVISOR_OWN_KEYS,
+};
+
+export type SupervisorConfig = ConfigOf<typeof SUPERVISOR_KEYS>;
 
 export const SUPERVISOR_FLAGS: Record<string, string> = {
   // The supervisor is a foreground program: its log always goes to stderr (-fg changes nothing).
   fg: N_("accepted for compatibility: the supervisor always logs to stderr"),
   quiet: N_("print only events, uploads and errors"),
 };
-
-export interface SupervisorSettings {
-  supervisorId: string;
-  uploadDir: string;
-  maxUpload: number;
-  uploadTimeout: number;
-  uploadWait: number;
-  accessLog: string;
-  errorLog: string;
-}
 
 /** A fresh id for this run: HUMAN- and 4 random lower-case hex digits. */
 export function randomSupervisorId(rng: Rng): string {

@@ -14,8 +14,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { KEYS } from "../shared/config.js";
+import { canonicalKey, KEYS } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
+import { SUPERVISOR_KEYS } from "../supervisor/options.js";
 import { nodeBotCommand, nodeProgramCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
 import { FleetRun, fail } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
@@ -90,7 +91,12 @@ const run = new FleetRun(
 );
 const { fleet, runDir } = run;
 const uploadDir = resolve(args.values.get("uploadDir") ?? join(runDir, "uploads"));
-const supervisorArgs = [...ownPort, ...args.botArgs, `-uploadDir=${uploadDir}`];
+/** Bot keys the supervisor does not read (it refuses unknown options). */
+function botOnly(arg: string): boolean {
+  const m = /^--?([A-Za-z]\w*)=/.exec(arg);
+  return m !== null && canonicalKey(KEYS, m[1]!) !== undefined && canonicalKey(SUPERVISOR_KEYS, m[1]!) === undefined;
+}
+const supervisorArgs = [...ownPort, ...args.botArgs.filter((a) => !botOnly(a)), `-uploadDir=${uploadDir}`];
 
 let supervisor: ChildProcess | undefined;
 process.on("exit", () => {

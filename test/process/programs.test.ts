@@ -1,13 +1,15 @@
 /**
  * The entry points as users run them: `node dnabot` and `node supervisor` from the repository
- * root. -help prints usage (exit 0); every configuration mistake is exactly one line on stderr
- * and exit status 2; an unknown option is a warning naming it.
+ * root, through their launchers. -help prints usage (exit 0); every configuration mistake, unknown
+ * option or stray word is exactly one line on stderr and exit status 2, and nothing is started.
+ * (The wiring itself is tested in-process: test/unit/programs.test.ts.)
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { KEYS } from "../../shared/config.js";
+import { SUPERVISOR_KEYS } from "../../supervisor/options.js";
 import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
 
 const tmp = tempDir();
@@ -31,7 +33,8 @@ describe("-help", () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout.startsWith(`Usage: ${prog} [options] [-key=value ...]\n`)).toBe(true);
-    for (const k of Object.keys(KEYS)) expect(r.stdout).toMatch(new RegExp(`^  ${k} `, "m"));
+    for (const k of Object.keys(prog === "dnabot" ? KEYS : SUPERVISOR_KEYS))
+      expect(r.stdout).toMatch(new RegExp(`^  ${k} `, "m"));
     expect(r.stdout).toContain("  -fg ");
     expect(r.stdout).toContain("  -config FILE");
   });
@@ -40,6 +43,12 @@ describe("-help", () => {
     const r = run("supervisor", ["-h"]);
     expect(r.status).toBe(0);
     for (const k of ["supervisorId", "uploadDir", "accessLog", "errorLog", "-quiet"]) expect(r.stdout).toContain(k);
+  });
+
+  it.each(["dnabot", "supervisor"] as const)("node %s --version prints the version and exits 0", (prog) => {
+    const version = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version;
+    for (const v of ["-version", "--version"])
+      expect(run(prog, [v])).toMatchObject({ status: 0, stdout: `${prog} ${version}\n`, stderr: "" });
   });
 
   it("-help wins over a bad value, and runs nothing", () => {
@@ -66,12 +75,26 @@ describe("configuration mistakes: one line on stderr, exit 2", () => {
     ],
     [["-chanTTL=300"], 'dnabot: bad configuration chanTTL="300" (command line): must be from 0 to 255'],
     [["-CHANPORT=x"], 'dnabot: bad configuration chanPort="x" (command line): not a number'],
+    [["-debgu"], "dnabot: unknown option -debgu (did you mean -debug?)"],
+    [["--verbose"], "dnabot: unknown option -verbose; -help lists the options"],
+    [["-fg", "stray"], 'dnabot: unexpected argument "stray"; options start with -, e.g. -lifespan=30'],
+    [
+      ["-heartbeat=2147484"],
+      'dnabot: bad configuration heartbeat="2147484" (command line): must be more than 0 and at most 86,400',
+    ],
+    [["-lifespan=2147484"], 'dnabot: bad configuration lifespan="2147484" (command line): must be from 0 to 2,147,483'],
+    [
+      ["-config=/dev/zero"],
+      'dnabot: bad configuration config="/dev/zero" (command line): the file is larger than 1,048,576 bytes',
+    ],
   ];
   it.each(cases)("node dnabot %j", (args, line) => {
     const r = run("dnabot", args);
     expect(r.errLines).toEqual([line]);
     expect(r.stdout).toBe("");
     expect(r.status).toBe(2);
+    // Nothing started: no log, no results file where it was run.
+    expect(readdirSync(tmp.dir)).toEqual([]);
   });
 
   it("the supervisor reports them the same way", () => {
@@ -97,20 +120,20 @@ describe("configuration mistakes: one line on stderr, exit 2", () => {
   });
 });
 
-describe("warnings", () => {
-  it("an unknown option or key is named on stderr, and the bot still runs", async () => {
+describe("warnings and the sign of life", () => {
+  it("an unknown key in the file is named on stderr, the bot runs and says where it logs", async () => {
     const dir = tempDir();
     try {
       writeFileSync(join(dir.dir, "dnabot.ini"), "[DNABot]\nlifespn = 9\nlifespan = 0.2\n");
       const r = run(
         "dnabot",
-        ["-hartbeat=2", "-backoff=0.01", `-chanPort=${await freeUdpPort()}`, `-filePort=${await freeTcpPort()}`],
+        ["-backoff=0.01", `-chanPort=${await freeUdpPort()}`, `-filePort=${await freeTcpPort()}`],
         dir.dir,
       );
       expect(r.status).toBe(0);
       expect(r.errLines).toEqual([
         "dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini, ignored",
-        "dnabot: warning: unknown option -hartbeat, ignored",
+        expect.stringMatching(/^dnabot: bot [0-9A-F]{8} running, log in .*dnabot\.log \(-fg logs here\)$/),
       ]);
     } finally {
       dir.cleanup();

@@ -234,13 +234,13 @@ describe("supervisor process", { timeout: 90_000 }, () => {
     expect(sup.stdout()).not.toContain("not a message");
   });
 
-  it("SIGINT leaves the group and exits 0", async () => {
+  it("SIGINT leaves the group and exits 130, as a program stopped by Ctrl-C does", async () => {
     const chanPort = await freeUdpPort();
     const filePort = await freeTcpPort();
     const sup = start("supervisor", supArgs(chanPort, filePort));
     await until("supervisor started", () => sup.stdout().includes("uploads to"));
     sup.proc.kill("SIGINT");
-    expect(await sup.exited).toBe(0);
+    expect(await sup.exited).toBe(130);
   });
 
   it("a transport that cannot open: one clear line, exit 1; a config mistake: exit 2", async () => {

@@ -1,21 +1,16 @@
-/** Command lines in the original's style, usage text, warnings, and startProgram's happy path. */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   describeConfigError,
   describeWarning,
   normaliseArgs,
   parseArgs,
   printWarnings,
-  startProgram,
   usage,
 } from "../../shared/cli.js";
-import { ConfigError, KEYS } from "../../shared/config.js";
+import { ConfigError, formatValue, KEYS } from "../../shared/config.js";
 import { initI18n } from "../../shared/i18n.js";
 import { levelFromFlags } from "../../shared/log.js";
-import { tempDir } from "../helpers/net.js";
 
 const FLAGS = ["fg", "info", "debug", "help"];
 const KEYNAMES = Object.keys(KEYS);
@@ -97,7 +92,7 @@ describe("usage", () => {
     name: "dnabot",
     summary: "A test program.",
     flags: { quiet: "print only events, uploads and errors" },
-    extraKeys: { uploadWait: { kind: "duration" as const, default: "15", help: "an extra key" } },
+    keys: { ...KEYS, uploadWait: { kind: "duration" as const, default: 15, min: 0, max: 60, help: "an extra key" } },
   };
 
   it("lists every flag, -config, and every key with its default", () => {
@@ -105,7 +100,7 @@ describe("usage", () => {
     expect(text.startsWith("Usage: dnabot [options] [-key=value ...]\nA test program.\n")).toBe(true);
     for (const f of ["-fg", "-info", "-debug", "-help", "-quiet", "-config FILE"]) expect(text).toContain(`  ${f}`);
     for (const [k, d] of Object.entries(KEYS)) {
-      expect(text).toMatch(new RegExp(`^  ${k} +${reEscape(d.help)} \\[${reEscape(d.default)}\\]$`, "m"));
+      expect(text).toMatch(new RegExp(`^  ${k} +${reEscape(d.help)} \\[${reEscape(formatValue(d.default))}\\]$`, "m"));
     }
     expect(text).toMatch(/^ {2}uploadWait +an extra key \[15\]$/m);
   });
@@ -151,54 +146,12 @@ describe("messages", () => {
     });
     printWarnings(
       "dnabot",
-      [
-        { kind: "unknown-option", key: "lifespn" },
-        { kind: "unknown-key", key: "hartbeat", source: { kind: "file", file: "./dnabot.ini" } },
-      ],
+      [{ kind: "unknown-key", key: "hartbeat", source: { kind: "file", file: "./dnabot.ini" } }],
       out,
     );
-    expect(text).toBe(
-      "dnabot: warning: unknown option -lifespn, ignored\n" +
-        "dnabot: warning: unknown configuration key hartbeat in file ./dnabot.ini, ignored\n",
-    );
+    expect(text).toBe("dnabot: warning: unknown configuration key hartbeat in file ./dnabot.ini, ignored\n");
     expect(describeWarning({ kind: "no-section", source: { kind: "file", file: "x.ini" } })).toBe(
       "file x.ini has no [DNABot] section; its settings are ignored",
     );
-  });
-});
-
-describe("startProgram", () => {
-  const dir = tempDir();
-  afterAll(() => dir.cleanup());
-
-  it("returns the config and prints config warnings on stderr", () => {
-    const errors: string[] = [];
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-      errors.push(String(chunk));
-      return true;
-    });
-    const exit = vi.spyOn(process, "exit").mockImplementation(() => {
-      throw new Error("exit called");
-    });
-    const file = join(dir.dir, "conf.ini");
-    mkdirSync(dir.dir, { recursive: true });
-    writeFileSync(file, "[DNABot]\nlifespan = 7\nlifespn = 8\n");
-    const prog = startProgram({ name: "dnabot", summary: "x" }, [
-      "-fg",
-      "-config",
-      file,
-      "-backoff=0.5",
-      "-colour=red",
-      "-lang=en",
-    ]);
-    expect(exit).not.toHaveBeenCalled();
-    expect(prog.config.lifespan).toBe(7);
-    expect(prog.config.backoff).toBe(0.5);
-    expect(prog.flags.fg).toBe(true);
-    expect(prog.load.file).toBe(file);
-    expect(errors).toEqual([
-      `dnabot: warning: unknown configuration key lifespn in file ${file}, ignored\n`,
-      "dnabot: warning: unknown option -colour, ignored\n",
-    ]);
   });
 });

@@ -1,14 +1,28 @@
 /** Config: defaults < ./dnabot.ini [DNABot] (or -config FILE) < -key=value, and every bad input. */
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeConfigError } from "../../shared/cli.js";
+import { describeConfigError, readIfExists } from "../../shared/cli.js";
 import {
+  type Config,
   ConfigError,
   type ConfigWarning,
+  configWith,
+  FileTooLargeError,
+  formatValue,
   KEYS,
   type LoadOptions,
+  lanPreset,
   loadConfig,
+  MAX_CONFIG_BYTES,
+  MAX_TIMER_SECONDS,
+  PRESETS,
+  presetArgs,
   stripQuotes,
 } from "../../shared/config.js";
+import { SUPERVISOR_KEYS, type SupervisorConfig } from "../../supervisor/options.js";
+import { tempDir } from "../helpers/net.js";
 
 /** loadConfig over in-memory files: name → text. */
 function load(files: Record<string, string>, overrides: Record<string, string> = {}, configFile?: string) {
@@ -64,9 +78,16 @@ describe("defaults", () => {
     expect(load({}, { chanAddr: "239.9.9.9" }).config.chanIface).toBe("127.0.0.1");
   });
 
-  it("every key's default passes its own checks", () => {
+  it("every key's default is a typed value that passes its own checks when written out", () => {
     const { config } = load({});
-    for (const k of Object.keys(KEYS)) expect(k in config).toBe(true);
+    for (const [k, d] of Object.entries(KEYS)) {
+      expect(k in config).toBe(true);
+      const written = formatValue(d.default);
+      const again = load({}, { [k]: written }).config as Record<string, unknown>;
+      expect(again[k]).toEqual(k === "chanIface" ? "127.0.0.1" : d.default);
+    }
+    expect(typeof KEYS.lifespan.default).toBe("number");
+    expect(typeof KEYS.reliable.default).toBe("boolean");
   });
 });
 
@@ -133,13 +154,14 @@ describe("ini text", () => {
 });
 
 describe("warnings", () => {
-  it("name an unknown key in the file and an unknown option", () => {
-    const r = load(ini("lifespn = 3\nlifespan = 4"), { hartbeat: "2" });
+  it("name an unknown key in the file; an unknown option is an error", () => {
+    const r = load(ini("lifespn = 3\nlifespan = 4"));
     expect(r.config.lifespan).toBe(4);
     expect(r.warnings).toEqual<ConfigWarning[]>([
       { kind: "unknown-key", key: "lifespn", source: { kind: "file", file: "./dnabot.ini" } },
-      { kind: "unknown-option", key: "hartbeat" },
     ]);
+    const e = errorOf(() => load({}, { hartbeat: "2" }));
+    expect([e.key, e.problem, e.source]).toEqual(["hartbeat", "unknown-option", { kind: "cli" }]);
   });
 
   it("name keys above the section header, and a file without [DNABot]", () => {
@@ -187,6 +209,11 @@ describe("bad input: one ConfigError naming key, value and source", () => {
     ["bool not a bool", { reliable: "maybe" }, "reliable", "not-a-boolean"],
     ["language not a code", { lang: "français" }, "lang", "bad-lang"],
     ["choice not in the list", { lossDir: "sideways" }, "lossDir", "not-a-choice"],
+    ["heartbeat that overflows Node's timers", { heartbeat: "2147484" }, "heartbeat", "out-of-range"],
+    ["lifespan that overflows Node's timers", { lifespan: "2147484" }, "lifespan", "out-of-range"],
+    ["linger above a minute", { linger: "61" }, "linger", "out-of-range"],
+    ["backoff above an hour", { backoff: "3601" }, "backoff", "out-of-range"],
+    ["a 20 MB value", { results: "x".repeat(20_000_000) }, "results", "too-long"],
   ];
   it.each(cases)("%s", (_what, overrides, key, problem) => {
     const e = errorOf(() => load({}, overrides));
@@ -232,13 +259,112 @@ describe("bad input: one ConfigError naming key, value and source", () => {
   });
 });
 
-describe("extra keys of a program", () => {
-  it("are accepted, checked and returned apart", () => {
-    const extraKeys = { uploadWait: { kind: "duration", default: "15", help: "wait" } } as const;
-    const r = loadConfig({ overrides: { UPLOADWAIT: "2.5" }, extraKeys, readFile: () => undefined });
-    expect(r.extra).toEqual({ uploadWait: 2.5 });
-    expect(r.warnings).toEqual([]);
-    const e = errorOf(() => loadConfig({ overrides: { uploadWait: "-1" }, extraKeys, readFile: () => undefined }));
-    expect(e.key).toBe("uploadWait");
+describe("limits Node can honour", () => {
+  it("every duration's bound fits a Node timer, and the largest accepted one loads", () => {
+    for (const [k, d] of Object.entries({ ...KEYS, ...SUPERVISOR_KEYS })) {
+      if (d.kind !== "duration") continue;
+      expect(d.max * 1000, k).toBeLessThanOrEqual(2 ** 31 - 1);
+    }
+    expect(load({}, { lifespan: String(MAX_TIMER_SECONDS) }).config.lifespan).toBe(MAX_TIMER_SECONDS);
+  });
+
+  it("an error line stays short whatever the value, and says every bound", () => {
+    const e = errorOf(() => load({}, { chanAddr: "y".repeat(5000) }));
+    const line = describeConfigError("dnabot", e);
+    expect(line.length).toBeLessThan(300);
+    expect(line).toContain("(5000)");
+    expect(
+      describeConfigError(
+        "dnabot",
+        errorOf(() => load({}, { linger: "61" })),
+      ),
+    ).toBe('dnabot: bad configuration linger="61" (command line): must be from 0 to 60');
+    expect(
+      describeConfigError(
+        "dnabot",
+        errorOf(() => load({}, { heartbeat: "86401" })),
+      ),
+    ).toBe('dnabot: bad configuration heartbeat="86401" (command line): must be more than 0 and at most 86,400');
+  });
+
+  it("a config file is read up to a cap: /dev/zero and a big file fail fast", () => {
+    expect(() => readIfExists("/dev/zero")).toThrow(FileTooLargeError);
+    const dir = tempDir();
+    try {
+      mkdirSync(dir.dir, { recursive: true });
+      const big = join(dir.dir, "big.ini");
+      writeFileSync(big, `[DNABot]\n${"; filler\n".repeat(MAX_CONFIG_BYTES / 8)}`);
+      const e = errorOf(() => loadConfig({ overrides: {}, configFile: big, readFile: (p) => readIfExists(p) }));
+      expect([e.key, e.problem]).toEqual(["config", "file-too-large"]);
+      expect(describeConfigError("dnabot", e)).toContain("the file is larger than 1,048,576 bytes");
+      const small = join(dir.dir, "small.ini");
+      writeFileSync(small, "[DNABot]\nlifespan = 3\n");
+      expect(loadConfig({ overrides: {}, configFile: small, readFile: (p) => readIfExists(p) }).config.lifespan).toBe(
+        3,
+      );
+      expect(readIfExists(join(dir.dir, "none.ini"))).toBeUndefined();
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
+
+describe("a program's own key table", () => {
+  it("the supervisor's keys: shared ones and its own, typed, nothing bot-only", () => {
+    const r = loadConfig({
+      keys: SUPERVISOR_KEYS,
+      alsoKnown: KEYS,
+      overrides: { UPLOADWAIT: "2.5", heartbeat: "3" },
+      readFile: () => "[DNABot]\nlifespan = 30\nmaxUpload = 1000\nfrobnicate = 1\n",
+    });
+    const config: SupervisorConfig = r.config;
+    expect(config.uploadWait).toBe(2.5);
+    expect(config.heartbeat).toBe(3);
+    expect(config.maxUpload).toBe(1000);
+    expect(config.chanIface).toBe("127.0.0.1");
+    expect("lifespan" in config).toBe(false);
+    // The bots' keys in a shared dnabot.ini are not the supervisor's business; a typo is.
+    expect(r.warnings.map((w) => ("key" in w ? w.key : w.kind))).toEqual(["frobnicate"]);
+    const e = errorOf(() =>
+      loadConfig({ keys: SUPERVISOR_KEYS, overrides: { lifespan: "5" }, readFile: () => undefined }),
+    );
+    expect([e.key, e.problem]).toEqual(["lifespan", "unknown-option"]);
+    expect(
+      errorOf(() => loadConfig({ keys: SUPERVISOR_KEYS, overrides: { uploadWait: "-1" }, readFile: () => undefined }))
+        .key,
+    ).toBe("uploadWait");
+  });
+});
+
+describe("presets", () => {
+  it("are typed values over the defaults, checked like any value", () => {
+    const demo: Config = configWith(PRESETS.demo);
+    expect([demo.heartbeat, demo.backoff, demo.discovery, demo.lifespan]).toEqual([3, 2, 0.05, 120]);
+    expect(configWith(PRESETS.local)).toEqual(configWith());
+    expect(configWith(PRESETS.load).heartbeat).toBe(1);
+    const lan = configWith(lanPreset("10.0.0.7"));
+    expect([lan.chanIface, lan.chanTTL]).toEqual(["10.0.0.7", 1]);
+    const e = errorOf(() => configWith({ heartbeat: 0 }));
+    expect([e.key, e.source]).toEqual(["heartbeat", { kind: "preset" }]);
+  });
+
+  it("sit under the file and the command line", () => {
+    const r = loadConfig({
+      preset: PRESETS.demo,
+      overrides: { backoff: "4" },
+      readFile: () => "[DNABot]\nheartbeat = 7\n",
+    });
+    expect([r.config.heartbeat, r.config.backoff, r.config.discovery]).toEqual([7, 4, 0.05]);
+    expect(r.sources.discovery).toEqual({ kind: "preset" });
+  });
+
+  it("become -key=value options for a program started as a process", () => {
+    expect(presetArgs(PRESETS.demo)).toEqual(["-heartbeat=3", "-backoff=2", "-discovery=0.05", "-frankenstein=0.005"]);
+    expect(presetArgs({ reliable: false, seed: 7 })).toEqual(["-reliable=false", "-seed=7"]);
+    const back = loadConfig({
+      overrides: Object.fromEntries(presetArgs(PRESETS.demo).map((a) => a.slice(1).split("="))),
+      readFile: () => undefined,
+    });
+    expect(back.config).toEqual(configWith(PRESETS.demo));
   });
 });

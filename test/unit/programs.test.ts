@@ -1,0 +1,269 @@
+/**
+ * The programs' wiring, in-process: main(argv, env, io) of dnabot and supervisor over an
+ * in-memory group, with captured streams, a temporary working directory and signals we send.
+ * What only a real process shows (the launchers, stdio of a child) stays in test/process.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { main as dnabot } from "../../dnabot/main.js";
+import { type ProgramIO, type Signal, startProgram } from "../../shared/cli.js";
+import { KEYS } from "../../shared/config.js";
+import { initI18n } from "../../shared/i18n.js";
+import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { channelOver } from "../../shared/open.js";
+import { TransportError } from "../../shared/udp_transport.js";
+import { main as supervisor } from "../../supervisor/main.js";
+import { SUPERVISOR_KEYS } from "../../supervisor/options.js";
+import { freeTcpPort, tempDir, until } from "../helpers/net.js";
+
+const ENV = { LANG: "C", NO_COLOR: "1" };
+
+interface TestIO extends ProgramIO {
+  out: () => string;
+  err: () => string;
+  signal: (s: Signal) => void;
+  input: PassThrough;
+}
+
+function testIO(cwd: string): TestIO {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => {
+    out += d;
+  });
+  stderr.on("data", (d) => {
+    err += d;
+  });
+  const handlers = new Set<(s: Signal) => void>();
+  const input = new PassThrough();
+  return {
+    stdout,
+    stderr,
+    stdin: input,
+    input,
+    cwd,
+    onSignal: (h) => {
+      handlers.add(h);
+      return () => handlers.delete(h);
+    },
+    out: () => out,
+    err: () => err,
+    signal: (s) => {
+      for (const h of [...handlers]) h(s);
+    },
+  };
+}
+
+let tmp: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  tmp = tempDir();
+});
+afterEach(() => {
+  tmp.cleanup();
+  initI18n("en");
+});
+
+describe("start-up: strict command lines", () => {
+  const spec = { name: "dnabot", summary: "A test program." };
+  const start = (...argv: string[]) => {
+    const io = testIO(tmp.dir);
+    const r = startProgram(spec, argv, ENV, io);
+    return { code: r.exit, prog: r.exit === undefined ? r.prog : undefined, out: io.out(), err: io.err() };
+  };
+
+  it("-help, -h, --help: usage on stdout, exit 0", () => {
+    for (const h of ["-help", "-h", "--help", "-HELP"]) {
+      const r = start(h, "-lifespan=oops");
+      expect([r.code, r.err]).toEqual([0, ""]);
+      expect(r.out).toMatch(/^Usage: dnabot \[options\]/);
+    }
+  });
+
+  it("-version, --version: name and version, exit 0", () => {
+    const version = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")).version;
+    for (const v of ["-version", "--version"]) expect(start(v)).toMatchObject({ code: 0, out: `dnabot ${version}\n` });
+  });
+
+  it("an unknown option: one line naming it (with a guess when close), exit 2", () => {
+    expect(start("-debgu")).toMatchObject({
+      code: 2,
+      out: "",
+      err: "dnabot: unknown option -debgu (did you mean -debug?)\n",
+    });
+    expect(start("--lifespn=3").err).toBe("dnabot: unknown option -lifespn (did you mean -lifespan?)\n");
+    expect(start("-v")).toMatchObject({ code: 2, err: "dnabot: unknown option -v; -help lists the options\n" });
+  });
+
+  it("a stray word: one line naming it, exit 2", () => {
+    expect(start("-fg", "30")).toMatchObject({
+      code: 2,
+      err: 'dnabot: unexpected argument "30"; options start with -, e.g. -lifespan=30\n',
+    });
+  });
+
+  it("a config mistake: one line, exit 2; warnings on stderr and the program runs", () => {
+    expect(start("-chanPort=70000")).toMatchObject({ code: 2, out: "" });
+    writeFileSync(join(tmp.dir, "dnabot.ini"), "[DNABot]\nlifespan = 7\nlifespn = 8\n");
+    const r = start("-backoff=0.5");
+    expect(r.code).toBeUndefined();
+    expect([r.prog?.config.lifespan, r.prog?.config.backoff]).toEqual([7, 0.5]);
+    expect(r.err).toBe("dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini, ignored\n");
+  });
+
+  it("-config=/dev/zero fails fast with one line", () => {
+    expect(start("-config=/dev/zero")).toMatchObject({
+      code: 2,
+      err: 'dnabot: bad configuration config="/dev/zero" (command line): the file is larger than 1,048,576 bytes\n',
+    });
+  });
+
+  it("-help under -lang=fr is French from its first line to its last", async () => {
+    const help = async (...argv: string[]) => {
+      const io = testIO(tmp.dir);
+      expect(await dnabot(argv, ENV, io)).toBe(0);
+      return io.out().split("\n");
+    };
+    const en = await help("-help");
+    const fr = await help("-help", "-lang=fr");
+    expect(fr).toHaveLength(en.length);
+    expect(fr[0]).toMatch(/^Utilisation : dnabot/);
+    for (let i = 0; i < en.length; i++) if (/[a-z]{4,}/.test(en[i] as string)) expect(fr[i]).not.toBe(en[i]);
+  });
+});
+
+describe("dnabot main()", () => {
+  it("runs a bot on the group until its lifespan: results and log in its directory, exit 0", async () => {
+    const net = new MemoryNetwork();
+    const watcher = net.endpoint();
+    const heard: string[] = [];
+    watcher.on("datagram", (b) => heard.push(b.toString()));
+    const io = {
+      ...testIO(tmp.dir),
+      openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
+        const transport = net.endpoint();
+        return { channel: channelOver(transport, config, id), transport };
+      },
+    };
+    const code = await dnabot(["-lifespan=0.3", "-backoff=0", "-linger=0", "-info"], ENV, io);
+    expect(code).toBe(0);
+    expect(io.err()).toMatch(/^dnabot: bot [0-9A-F]{8} running, log in .*dnabot\.log \(-fg logs here\)\n$/);
+    expect(existsSync(join(tmp.dir, "results.data"))).toBe(true);
+    expect(readFileSync(join(tmp.dir, "dnabot.log"), "utf8")).toContain("Lifespan reached");
+    expect(heard.some((l) => / EXIT \* .*reason=lifespan/.test(l))).toBe(true);
+  });
+
+  it("-fg logs on stdout, and a signal makes the bot leave with reason signal, exit 0", async () => {
+    const net = new MemoryNetwork();
+    const watcher = net.endpoint();
+    const heard: string[] = [];
+    watcher.on("datagram", (b) => heard.push(b.toString()));
+    const io = {
+      ...testIO(tmp.dir),
+      openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
+        const transport = net.endpoint();
+        return { channel: channelOver(transport, config, id), transport };
+      },
+    };
+    const running = dnabot(["-fg", "-info", "-backoff=0", "-linger=0"], ENV, io);
+    await until("the bot's first message", () => heard.length > 0);
+    io.signal("SIGTERM");
+    expect(await running).toBe(0);
+    expect(heard.some((l) => l.includes(" EXIT ") && l.includes("reason=signal"))).toBe(true);
+    expect(io.out()).toContain("stopped by signal SIGTERM");
+    expect(existsSync(join(tmp.dir, "dnabot.log"))).toBe(false);
+  });
+
+  it("a group that cannot be opened: one line, exit 1", async () => {
+    const io = {
+      ...testIO(tmp.dir),
+      openChannel: async () => {
+        throw new TransportError("bind failed", "EADDRINUSE", undefined, "open", {
+          group: "239.1.2.4",
+          port: 8421,
+          iface: "127.0.0.1",
+        });
+      },
+    };
+    expect(await dnabot(["-fg"], ENV, io)).toBe(1);
+    expect(io.err()).toMatch(/^dnabot: cannot open the group 239\.1\.2\.4 port 8421 on 127\.0\.0\.1: EADDRINUSE/);
+  });
+
+  it("a bad command line starts nothing: no log, no results file", async () => {
+    const io = testIO(tmp.dir);
+    expect(await dnabot(["-debgu"], ENV, io)).toBe(2);
+    expect(existsSync(join(tmp.dir, "dnabot.log"))).toBe(false);
+    expect(existsSync(join(tmp.dir, "results.data"))).toBe(false);
+  });
+});
+
+describe("supervisor main()", () => {
+  const supervisorIO = (net: MemoryNetwork) => ({
+    ...testIO(tmp.dir),
+    openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
+      const transport = net.endpoint();
+      return { channel: channelOver(transport, config, id), transport };
+    },
+  });
+
+  it("piped commands are sent; the end of input ends it with status 0", async () => {
+    const net = new MemoryNetwork();
+    const watcher = net.endpoint();
+    const heard: string[] = [];
+    watcher.on("datagram", (b) => heard.push(b.toString()));
+    const io = supervisorIO(net);
+    const port = await freeTcpPort();
+    const running = supervisor([`-filePort=${port}`, "-uploadWait=0.1", "-linger=0", "-supervisorId=HUMAN-t"], ENV, io);
+    io.input.end("PING *\n");
+    expect(await running).toBe(0);
+    expect(heard.some((l) => /^HUMAN-t \d+ PING \*/.test(l))).toBe(true);
+    expect(io.out()).toContain("Supervisor HUMAN-t on group 239.1.2.4 port 8421");
+  });
+
+  it("Ctrl-C or SIGTERM: status 130 or 143", async () => {
+    for (const [signal, status] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      const io = supervisorIO(new MemoryNetwork());
+      const running = supervisor([`-filePort=${await freeTcpPort()}`, "-linger=0"], ENV, io);
+      await until("the supervisor's banner", () => io.out().includes("Supervisor "));
+      io.signal(signal);
+      expect(await running).toBe(status);
+    }
+  });
+
+  it("takes only the keys it uses: a bot-only key is an unknown option; -help lists only its keys", async () => {
+    const io = supervisorIO(new MemoryNetwork());
+    expect(await supervisor(["-lifespan=5"], ENV, io)).toBe(2);
+    expect(io.err()).toBe("supervisor: unknown option -lifespan; -help lists the options\n");
+    const help = supervisorIO(new MemoryNetwork());
+    expect(await supervisor(["-help"], ENV, help)).toBe(0);
+    for (const k of Object.keys(SUPERVISOR_KEYS)) expect(help.out()).toMatch(new RegExp(`^  ${k} `, "m"));
+    for (const k of Object.keys(KEYS).filter((k) => !(k in SUPERVISOR_KEYS)))
+      expect(help.out()).not.toMatch(new RegExp(`^  ${k} `, "m"));
+  });
+
+  it("a bad supervisorId or an access log that cannot be opened: one line, exit 2", async () => {
+    const io = supervisorIO(new MemoryNetwork());
+    expect(await supervisor(["-supervisorId=a b"], ENV, io)).toBe(2);
+    const io2 = supervisorIO(new MemoryNetwork());
+    expect(await supervisor([`-accessLog=${join(tmp.dir, "no", "such", "dir.log")}`], ENV, io2)).toBe(2);
+    expect(io2.err()).toMatch(/^supervisor: cannot open accessLog file /);
+  });
+});
+
+describe("package commands", () => {
+  it("are lower-case, hyphenated, prefixed with the project's name, and their launchers exist", () => {
+    const root = join(import.meta.dirname, "..", "..");
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+    expect(Object.keys(pkg.bin).sort()).toEqual(["mcastbots-dnabot", "mcastbots-spawnbots", "mcastbots-supervisor"]);
+    for (const [name, file] of Object.entries(pkg.bin)) {
+      expect(name).toMatch(/^mcastbots-[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(readFileSync(join(root, file), "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+    }
+  });
+});
