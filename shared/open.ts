@@ -102,7 +102,12 @@ export function reliableOptionsFrom(config: ChannelConfig, clock: Clock, deps: S
 }
 
 /** Wrap a transport in the channel stack the config asks for. */
-export function channelOver(transport: Transport, config: ChannelConfig, id: string, deps: StackDeps = {}): GroupChannel {
+export function channelOver(
+  transport: Transport,
+  config: ChannelConfig,
+  id: string,
+  deps: StackDeps = {},
+): GroupChannel {
   const clock = deps.clock ?? new SystemClock();
   const under = impaired(transport, config, clock, deps);
   if (!config.reliable) return new Channel(under, { id, pktSize: config.PKT_SIZE });

@@ -13,7 +13,7 @@ import { KEYS } from "../../shared/config.js";
 import { initI18n } from "../../shared/i18n.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { channelOver } from "../../shared/open.js";
-import { TransportError } from "../../shared/udp_transport.js";
+import { TransportError } from "../../shared/transport.js";
 import { main as supervisor } from "../../supervisor/main.js";
 import { SUPERVISOR_KEYS } from "../../supervisor/options.js";
 import { freeTcpPort, tempDir, until } from "../helpers/net.js";
