@@ -8,13 +8,16 @@ import type { ResultsFile } from "../../dnabot/bot.js";
 import { Dispatcher } from "../../dnabot/dispatch.js";
 import { type BotEnding, BotHost, type HostedBot } from "../../dnabot/host.js";
 import type { UploadRequest } from "../../dnabot/upload.js";
-import { Channel } from "../../shared/channel.js";
+import { Channel, Link } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, parseDatagram } from "../../shared/codec.js";
 import { type Config, loadConfig } from "../../shared/config.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { SUPERSEDED_OPCODES } from "../../shared/open.js";
 import { seededRng } from "../../shared/random.js";
+import { ReliableEndpoint } from "../../shared/reliable/endpoint.js";
 import { PlainEndpoint } from "../helpers/plain_endpoint.js";
+import { Group, seqsFrom } from "../helpers/reliable_group.js";
 
 const SUPERVISOR = "HUMAN-0a1b";
 const HOST_ADDR = "127.0.0.2";
@@ -290,5 +293,60 @@ describe("dispatcher", () => {
     // A new id avoids heard ones while it can.
     const draws = ["44444444", "55555555"];
     expect(d.allocate(() => draws.shift() as string)).toBe("55555555");
+  });
+});
+
+describe("bot host on the reliability layer", () => {
+  it("holds and repairs each local bot's messages under that bot's id, and announces each one's LAST", async () => {
+    const g = new Group();
+    const sup = g.peer(SUPERVISOR);
+    // The supervisor loses the first copy of every NEWS and EXIT.
+    const lostOnce = new Set<string>();
+    sup.filter.drop = (text, dir) => {
+      if (dir !== "recv" || !/^[0-9A-F]{8} [1-9]\d* (NEWS|EXIT) /.test(text)) return false;
+      const key = text.split(" ").slice(0, 2).join(" ");
+      if (lostOnce.has(key)) return false;
+      lostOnce.add(key);
+      return true;
+    };
+    const endpoint = new ReliableEndpoint(new Link(g.net.endpoint(HOST_ADDR)), {
+      clock: g.clock,
+      rng: seededRng(77),
+      superseded: SUPERSEDED_OPCODES,
+      lingerMs: 1500,
+    });
+    const lines: LogLine[] = [];
+    const root = pino({ level: "info" }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const endings: BotEnding[] = [];
+    const host = new BotHost({ endpoint, clock: g.clock, logger: root, onEnded: (_b, e) => endings.push(e) });
+    const config = defaults({ heartbeat: 10, backoff: 1, discovery: 0.5, frankenstein: 0, lifespan: 20 });
+    for (let i = 0; i < 6; i++) {
+      host.add({
+        dir: `/bots/${i}`,
+        config,
+        rng: seededRng(500 + i),
+        results: { truncate: () => {}, append: () => {} },
+        uploader: async () => ({ ok: true, status: 200 }),
+        logger: root.child({}),
+      });
+    }
+    host.start();
+    await g.run(30_000, 10);
+    await host.finished;
+    const ids = host.members.map((b) => b.id);
+    expect(endings.map((e) => e.reason)).toEqual(Array(6).fill("lifespan"));
+    for (const id of ids) {
+      const sent = g.wire("NEWS").filter((m) => m.sender === id && m.seq > 0);
+      expect(sent.length, id).toBeGreaterThan(3);
+      // Everything the bot sent reached the supervisor, the lost copies through RSND.
+      const got = seqsFrom(sup, id);
+      for (const m of [...sent, ...g.wire("EXIT").filter((x) => x.sender === id)]) expect(got, id).toContain(m.seq);
+      // Repaired by the bot itself (its own id as the voice), and announced under its own id.
+      const rsnds = g.wire("RSND", id);
+      expect(rsnds.length, id).toBeGreaterThanOrEqual(sent.length);
+      expect(new Set(rsnds.map((m) => m.sender))).toEqual(new Set([id]));
+      expect(g.wire("LAST").some((m) => m.sender === id)).toBe(true);
+    }
+    expect(sup.rel?.reliability.givenUp).toBe(0);
   });
 });
