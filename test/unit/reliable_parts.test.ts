@@ -169,6 +169,25 @@ describe("Scheduler", () => {
   });
 });
 
+describe("Scheduler memory", () => {
+  it("keeps its heap proportional to the live deadlines when most are cancelled or replaced", () => {
+    const clock = new ManualClock();
+    const s = new Scheduler(clock);
+    for (let i = 0; i < 1000; i++) s.set(`k${i}`, 1000 + i, () => {});
+    for (let i = 0; i < 990; i++) s.cancel(`k${i}`);
+    // Replacing one key's deadline over and over leaves stale heap entries behind.
+    for (let i = 0; i < 1000; i++) s.set("again", 5000 + i, () => {});
+    expect(s.size).toBe(11);
+    expect(s.heapSize).toBeLessThanOrEqual(Math.max(64, 4 * s.size));
+    let fired = 0;
+    s.set("last", 1, () => fired++);
+    clock.advance(10_000);
+    expect(fired).toBe(1);
+    expect(s.size).toBe(0);
+    expect(s.heapSize).toBe(0);
+  });
+});
+
 describe("control message formats", () => {
   const parse = (line: string) => {
     const r = parseLine(line);

@@ -1,0 +1,164 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../shared/clock.js";
+import { type ChanMessage, parseLine } from "../../shared/codec.js";
+import { seededRng } from "../../shared/random.js";
+import { TokenBucket } from "../../shared/reliable/bucket.js";
+import { emptyStats, type ReliableOptions, settingsOf } from "../../shared/reliable/options.js";
+import { Receiver } from "../../shared/reliable/receiver.js";
+import { Scheduler } from "../../shared/reliable/scheduler.js";
+import { type LastControl, parseControl } from "../../shared/reliable/wire.js";
+import type { Source } from "../../shared/transport.js";
+
+const A: Source = { address: "10.0.0.1", port: 4000 };
+const A2: Source = { address: "10.0.0.1", port: 4001 };
+
+function msg(line: string): ChanMessage {
+  const r = parseLine(line);
+  if (!r.ok) throw new Error(r.reason);
+  return r.msg;
+}
+
+function last(line: string): LastControl {
+  const r = parseControl(msg(line));
+  if (!r.ok || r.control.kind !== "LAST") throw new Error("not a LAST");
+  return r.control;
+}
+
+function setup(opts: Partial<ReliableOptions> = {}) {
+  const clock = new ManualClock();
+  const s = settingsOf({ clock, rng: seededRng(5), superseded: ["BEAT"], ...opts });
+  const sched = new Scheduler(clock);
+  const stats = emptyStats();
+  const delivered: { text: string; origin: Source; repaired: boolean }[] = [];
+  const nacks: { at: number; sender: string; seq: number }[] = [];
+  const bucket = new TokenBucket(s.nackRate, Math.max(1, 2 * s.nackRate), 0);
+  const r = new Receiver(
+    s,
+    sched,
+    stats,
+    {
+      deliver: (m, origin, repaired) => delivered.push({ text: m.text, origin, repaired }),
+      nack: (sender, seq) => {
+        nacks.push({ at: clock.now(), sender, seq });
+        return true;
+      },
+    },
+    (t) => bucket.take(t),
+    (t) => bucket.waitMs(t),
+  );
+  return { clock, sched, stats, delivered, nacks, r };
+}
+
+describe("Receiver", () => {
+  it("delivers each message once and NACKs a gap within nackWait, then with backoff until given up", () => {
+    const { clock, r, delivered, nacks, stats } = setup({ nackTries: 3 });
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 3 NEWS * c"), A);
+    r.onData(msg("S 3 NEWS * c"), A);
+    expect(delivered.map((d) => d.text)).toEqual(["S 1 NEWS * a", "S 3 NEWS * c"]);
+    expect(stats.duplicates).toBe(1);
+    expect(r.pendingGaps).toBe(1);
+    clock.advance(200);
+    expect(nacks.map((n) => n.seq)).toEqual([2]);
+    clock.advance(60_000);
+    expect(nacks).toHaveLength(3);
+    // Rounds at least (nackWait + 2·rsndWait)·2^k apart.
+    expect((nacks[1]?.at ?? 0) - (nacks[0]?.at ?? 0)).toBeGreaterThanOrEqual(400);
+    expect((nacks[2]?.at ?? 0) - (nacks[1]?.at ?? 0)).toBeGreaterThanOrEqual(800);
+    expect(stats.givenUp).toBe(1);
+    expect(r.pendingGaps).toBe(0);
+    // A late copy is still delivered once.
+    r.onData(msg("S 2 NEWS * b"), A);
+    r.onData(msg("S 2 NEWS * b"), A);
+    expect(delivered.map((d) => d.text)).toContain("S 2 NEWS * b");
+    expect(delivered).toHaveLength(3);
+  });
+
+  it("a repair is delivered with the sender's address, marked repaired; another peer's NACK is our round", () => {
+    const { clock, r, delivered, nacks, stats } = setup();
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 3 NEWS * c"), A);
+    r.onNack("S", 2);
+    expect(stats.nacksSuppressed).toBe(1);
+    clock.advance(300);
+    expect(nacks).toEqual([]);
+    r.onRepair(msg("S 2 NEWS * b"));
+    expect(delivered.at(-1)).toEqual({ text: "S 2 NEWS * b", origin: A, repaired: true });
+    expect(stats.repaired).toBe(1);
+    expect(r.pendingGaps).toBe(0);
+    // A repair for a sender never heard is history: not delivered.
+    r.onRepair(msg("T 5 NEWS * t"));
+    expect(stats.old).toBe(1);
+  });
+
+  it("closes gaps a superseded message's prior= shows were superseded, and hides the tag", () => {
+    const { clock, r, delivered, nacks, stats } = setup();
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 5 BEAT * Beep prior=2"), A);
+    // 2 was the NEWS: still awaited; 3 and 4 were BEATs.
+    expect(stats.beatsInferred).toBe(2);
+    expect(delivered.at(-1)?.text).toBe("S 5 BEAT * Beep");
+    clock.advance(200);
+    expect(nacks.map((n) => n.seq)).toEqual([2]);
+  });
+
+  it("a SKIP ends the wait", () => {
+    const { clock, r, nacks, stats } = setup();
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 3 NEWS * c"), A);
+    r.onSkip("S", 2);
+    r.onSkip("S", 9);
+    expect(stats.skipped).toBe(1);
+    clock.advance(10_000);
+    expect(nacks).toEqual([]);
+  });
+
+  it("from a LAST, a late joiner asks only for what was sent after it joined", () => {
+    const { clock, r, nacks } = setup();
+    clock.advance(5_000);
+    // Joined 5 s ago. Stream began 60 s ago, its latest sent 1 s ago: ask for 9 only.
+    r.onLast("S", last("S 0 LAST * 9 age=1000 first=1 since=60000"), A);
+    clock.advance(200);
+    expect(nacks.map((n) => n.seq)).toEqual([9]);
+    // Sent before we joined: nothing to ask.
+    r.onLast("T", last("T 0 LAST * 4 age=9000 first=1 since=60000"), A);
+    // Stream began after we joined: everything from first.
+    r.onLast("U", last("U 0 LAST * 3 age=0 first=1 since=2000"), A);
+    clock.advance(200);
+    expect(nacks.filter((n) => n.sender === "T")).toEqual([]);
+    expect(
+      nacks
+        .filter((n) => n.sender === "U")
+        .map((n) => n.seq)
+        .sort(),
+    ).toEqual([1, 2, 3]);
+  });
+
+  it("a sender heard from a new address has restarted: tracked anew", () => {
+    const { r, delivered, stats } = setup();
+    const dropped: string[] = [];
+    r.onRestart = (s) => dropped.push(s);
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 2 NEWS * b"), A);
+    r.onData(msg("S 1 NEWS * again"), A2);
+    expect(delivered.map((d) => d.text)).toEqual(["S 1 NEWS * a", "S 2 NEWS * b", "S 1 NEWS * again"]);
+    expect(stats.restarts).toBe(1);
+    expect(dropped).toEqual(["S"]);
+  });
+
+  it("forgets senders long silent with nothing missing, so the table does not grow for ever", () => {
+    const { clock, r } = setup({ holdTimeMs: 10_000 });
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("G 1 NEWS * a"), A2);
+    r.onData(msg("G 3 NEWS * c"), A2);
+    expect(r.trackedSenders).toBe(2);
+    // Idle means 2·max(holdTime, 60 s); the sweep runs on a message, at most every half of that.
+    clock.advance(119_000);
+    r.onData(msg("T 1 NEWS * t"), A);
+    expect(r.trackedSenders).toBe(3);
+    clock.advance(61_000);
+    r.onData(msg("T 2 NEWS * t"), A);
+    // S and G (its gap given up long ago) are forgotten; T, heard now, stays.
+    expect(r.trackedSenders).toBe(1);
+  });
+});
