@@ -5,18 +5,10 @@
  * queued once it stops; and a warning that could repeat at the rate of the network is printed
  * at most once per interval, with a count. Pure: times (ms) come from the caller.
  */
-import { TokenBucket } from "../shared/reliable/bucket.js";
+import type { RateLimits } from "../shared/reliable/bucket.js";
 
-export interface RateLimits {
-  /** Requests per second one requester may make, on average, and its burst. */
-  perRequesterRate: number;
-  perRequesterBurst: number;
-  /** Requests per second from everyone together, and the burst. */
-  totalRate: number;
-  totalBurst: number;
-  /** Most requesters tracked; the least recently heard is forgotten beyond it. */
-  maxRequesters: number;
-}
+// The limiter is shared with the reliability layer and the link (shared/reliable/bucket.ts).
+export { type LimiterStats, type RateLimits, RequestLimiter, type Verdict } from "../shared/reliable/bucket.js";
 
 /**
  * PING and RSET: a requester gets an answer per second on average (3 at once), all requesters
@@ -39,66 +31,6 @@ export const UPLOAD_LIMITS: RateLimits = {
   totalBurst: 10,
   maxRequesters: 256,
 };
-
-export type Verdict = "ok" | "requester" | "total";
-
-export interface LimiterStats {
-  allowed: number;
-  /** Refused because this requester was over its rate. */
-  refusedRequester: number;
-  /** Refused because everyone together was over the total rate. */
-  refusedTotal: number;
-  /** Requesters forgotten to stay within maxRequesters. */
-  evicted: number;
-}
-
-/** Per-requester and total token buckets; requesters in a bounded table (LRU). */
-export class RequestLimiter {
-  private readonly total: TokenBucket;
-  /** Insertion order = least recently heard first. */
-  private readonly byRequester = new Map<string, TokenBucket>();
-  readonly stats: LimiterStats = { allowed: 0, refusedRequester: 0, refusedTotal: 0, evicted: 0 };
-
-  constructor(
-    private readonly limits: RateLimits,
-    now: number,
-  ) {
-    this.total = new TokenBucket(limits.totalRate, limits.totalBurst, now);
-  }
-
-  /** May this requester have one more answer now? A refusal costs no token. */
-  allow(requester: string, now: number): Verdict {
-    let own = this.byRequester.get(requester);
-    if (own) {
-      this.byRequester.delete(requester);
-    } else {
-      own = new TokenBucket(this.limits.perRequesterRate, this.limits.perRequesterBurst, now);
-      if (this.byRequester.size >= this.limits.maxRequesters) {
-        const oldest = this.byRequester.keys().next();
-        if (!oldest.done) this.byRequester.delete(oldest.value);
-        this.stats.evicted++;
-      }
-    }
-    this.byRequester.set(requester, own);
-    // Per requester first: a flooder spends its own budget, not everyone's.
-    if (own.waitMs(now) > 0) {
-      this.stats.refusedRequester++;
-      return "requester";
-    }
-    if (!this.total.take(now)) {
-      this.stats.refusedTotal++;
-      return "total";
-    }
-    own.take(now);
-    this.stats.allowed++;
-    return "ok";
-  }
-
-  /** Requesters tracked now (at most maxRequesters). */
-  get size(): number {
-    return this.byRequester.size;
-  }
-}
 
 /**
  * A warning that may be due many times a second: note() every occurrence; due() says, at most
