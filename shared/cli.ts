@@ -173,6 +173,9 @@ export interface ProgramSpec<K extends KeyTable = typeof KEYS> {
   summary: string;
   /** Extra flags, beyond fg/debug/info/help/version, with English descriptions marked N_(). */
   flags?: Record<string, string>;
+  /** Options that take a value but are not config keys (e.g. -hostList=FILE): English help and
+   *  placeholder, both marked N_(); their values are in Program.values. */
+  values?: Record<string, { help: string; placeholder: string }>;
   /** The program's config keys (default KEYS, the bot's). */
   keys?: K;
   /** Keys other programs read from the same dnabot.ini (ignored there without a warning). */
@@ -182,6 +185,8 @@ export interface ProgramSpec<K extends KeyTable = typeof KEYS> {
 export interface Program<K extends KeyTable = typeof KEYS> {
   config: ConfigOf<K>;
   flags: Record<string, boolean>;
+  /** The spec's value options that were given (the last one of each). */
+  values: Record<string, string>;
   warnings: ConfigWarning[];
   load: LoadResult<K>;
   args: ParsedArgs;
@@ -326,6 +331,9 @@ export function usage<K extends KeyTable>(spec: ProgramSpec<K>): string {
   for (const [f, d] of Object.entries(flags)) lines.push(`  -${f.padEnd(14)} ${t(d)}`);
   const file = t("FILE");
   lines.push(`  -config ${file.padEnd(7)} ${t("read {{file}} instead of ./dnabot.ini ([DNABot] section)", { file })}`);
+  for (const [name, v] of Object.entries(spec.values ?? {})) {
+    lines.push(`  ${`-${name}=${t(v.placeholder)}`.padEnd(15)} ${t(v.help)}`);
+  }
   lines.push("", t("Configuration keys (defaults in brackets), in dnabot.ini or as -key=value:"));
   const keys: KeyTable = spec.keys ?? KEYS;
   for (const [k, d] of Object.entries(keys)) {
@@ -357,7 +365,8 @@ export function startProgram<K extends KeyTable = typeof KEYS>(
 ): Started<K> {
   const keys: KeyTable = spec.keys ?? KEYS;
   const flagNames = [...Object.keys(COMMON_FLAGS), ...Object.keys(spec.flags ?? {})];
-  const keyNames = Object.keys(keys);
+  const valueNames = Object.keys(spec.values ?? {});
+  const keyNames = [...Object.keys(keys), ...valueNames];
   // Language first, so even a mistake is reported, and usage printed, in the user's language.
   initI18n(resolveLang(langOption(argv), env));
   const args = parseArgs(argv, flagNames, keyNames);
@@ -372,6 +381,12 @@ export function startProgram<K extends KeyTable = typeof KEYS>(
   if (args.flags.version) {
     io.stdout.write(`${spec.name} ${packageVersion()}\n`);
     return { exit: 0 };
+  }
+  const values: Record<string, string> = {};
+  for (const name of valueNames) {
+    const v = args.overrides[name];
+    delete args.overrides[name];
+    if (v !== undefined) values[name] = v;
   }
   for (const k of Object.keys(args.overrides)) {
     if (keyNames.some((n) => n.toLowerCase() === k.toLowerCase())) continue;
@@ -415,7 +430,7 @@ export function startProgram<K extends KeyTable = typeof KEYS>(
   if (args.overrides.lang === undefined && typeof lang === "string" && lang !== "") initI18n(resolveLang(lang, env));
   printWarnings(spec.name, load.warnings, io.stderr);
   return {
-    prog: { config: load.config, flags: args.flags, warnings: load.warnings, load, args, readFile },
+    prog: { config: load.config, flags: args.flags, values, warnings: load.warnings, load, args, readFile },
   };
 }
 

@@ -114,6 +114,26 @@ describe("start-up: strict command lines", () => {
     expect(r.err).toBe("dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini, ignored\n");
   });
 
+  it("value options that are not config keys (e.g. -hostList=FILE) come apart, and usage names them", () => {
+    const io = testIO(tmp.dir);
+    const withValues = {
+      ...spec,
+      values: { hostList: { help: "run one bot per directory listed", placeholder: "FILE" } },
+    };
+    const r = startProgram(withValues, ["-HOSTLIST=bots.txt", "-lifespan=3"], ENV, io);
+    expect(r.exit).toBeUndefined();
+    if (r.exit === undefined) {
+      expect(r.prog.values).toEqual({ hostList: "bots.txt" });
+      expect(r.prog.config.lifespan).toBe(3);
+    }
+    expect(
+      startProgram(withValues, [], ENV, io).exit === undefined && startProgram(withValues, [], ENV, io),
+    ).toMatchObject({ prog: { values: {} } });
+    const help = testIO(tmp.dir);
+    startProgram(withValues, ["-help"], ENV, help);
+    expect(help.out()).toMatch(/^ {2}-hostList=FILE +run one bot per directory listed$/m);
+  });
+
   it("-config=/dev/zero fails fast with one line", () => {
     expect(start("-config=/dev/zero")).toMatchObject({
       code: 2,
