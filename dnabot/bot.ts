@@ -19,6 +19,7 @@ import { type ChanMessage, withTags } from "../shared/codec.js";
 import type { Config } from "../shared/config.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
+import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import {
   ASIMOV,
   BEAT,
@@ -107,6 +108,10 @@ export interface BotStats {
   badPort: number;
   /** PING * absorbed by an answer to an earlier PING * still waiting to go out. */
   coalesced: number;
+  /** With a group key: unsigned messages let through by acceptUnsigned, and ignored. */
+  unverified: number;
+  /** With a group key: datagrams the channel refused, by reason. */
+  refusedByReason: Partial<Record<RefuseReason, number>>;
 }
 
 type Phase = "created" | "waiting" | "running" | "stopping" | "stopped";
@@ -149,6 +154,19 @@ export class Bot {
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
     this.deps.logger.debug({ reason, text: printable(text), from: source.address }, "invalid datagram dropped");
   };
+  private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
+    this.stats.refusedByReason[reason] = (this.stats.refusedByReason[reason] ?? 0) + 1;
+    this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
+    this.deps.logger.debug({ reason, text, from: source.address }, "refused datagram dropped");
+    // One warning per heartbeat at most, however many arrive.
+    if (this.refusedTimer !== undefined) return;
+    const clock = this.deps.clock;
+    const wait = Math.max(0, this.refusedReportedAt + this.config.heartbeat * 1000 - clock.now());
+    this.refusedTimer = clock.setTimeout(() => this.reportRefused(), wait);
+  };
+  private refusedUnreported: Partial<Record<RefuseReason, number>> = {};
+  private refusedReportedAt = Number.NEGATIVE_INFINITY;
+  private refusedTimer: TimerId | undefined;
   private readonly onWarning = (err: Error): void => {
     this.deps.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
   };
@@ -165,6 +183,8 @@ export class Bot {
     refused: 0,
     badPort: 0,
     coalesced: 0,
+    unverified: 0,
+    refusedByReason: {},
   };
 
   constructor(private readonly deps: BotDeps) {
@@ -201,6 +221,7 @@ export class Bot {
     const ch = this.deps.channel;
     ch.on("message", this.onMessage);
     ch.on("invalid", this.onInvalid);
+    ch.on("refused", this.onRefused);
     ch.on("warning", this.onWarning);
     this.deps.logger.info(t("Bot {{id}} activated", { id: this.id }));
     const wait = this.deps.rng.next() * this.config.backoff * 1000;
@@ -232,7 +253,14 @@ export class Bot {
     if (this.phase === "stopping" || this.phase === "stopped") return this.finished.then(() => {});
     this.phase = "stopping";
     const clock = this.deps.clock;
-    for (const id of [this.drainTimer, this.beatTimer, this.tickTimer, this.lifeTimer, ...this.waits]) {
+    for (const id of [
+      this.drainTimer,
+      this.beatTimer,
+      this.tickTimer,
+      this.lifeTimer,
+      this.refusedTimer,
+      ...this.waits,
+    ]) {
       if (id !== undefined) clock.clearTimeout(id);
     }
     this.waits.clear();
@@ -240,6 +268,8 @@ export class Bot {
     const ch = this.deps.channel;
     ch.off("message", this.onMessage);
     ch.off("invalid", this.onInvalid);
+    ch.off("refused", this.onRefused);
+    this.reportRefused();
     try {
       this.send(EXIT, exitText(), { [TAG.reason]: reason });
     } catch (e) {
@@ -256,6 +286,16 @@ export class Bot {
     this.deps.logger.info(t("Bot {{id}} end of program", { id: this.id }));
     this.resolveFinished(code);
     this.deps.exit(code);
+  }
+
+  /** Log the datagrams refused since the last report (group keys), if any. */
+  private reportRefused(): void {
+    this.refusedTimer = undefined;
+    const counts = refusedSummary(this.refusedUnreported);
+    if (counts === "") return;
+    this.refusedUnreported = {};
+    this.refusedReportedAt = this.deps.clock.now();
+    this.deps.logger.warn(t("Refused datagrams (unsigned, forged or replayed): {{counts}}", { counts }));
   }
 
   // ---- sending -------------------------------------------------------------------------------
@@ -339,6 +379,12 @@ export class Bot {
 
   private enqueue(msg: ChanMessage, source: Source): void {
     if (this.phase === "stopping" || this.phase === "stopped") return;
+    // With a group key a bot obeys only what verified: an unsigned message let through by
+    // acceptUnsigned is no command, no collision, not even a KILL to be nervous about.
+    if (msg.verified === false) {
+      this.stats.unverified++;
+      return;
+    }
     if (this.queue.length >= this.config.QUEUE_SIZE) {
       this.stats.dropped++;
       this.droppedWarn.note();

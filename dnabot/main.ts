@@ -16,6 +16,7 @@ import {
 import { type Clock, SystemClock } from "../shared/clock.js";
 import { type Config, ConfigError, loadConfig } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
+import { KEY_FLAGS, keyringLine, keySetup } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
 import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
@@ -39,6 +40,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     {
       name: NAME,
       summary: N_("A DNABot: a peer on the multicast group that researches, beats and obeys supervisors."),
+      flags: KEY_FLAGS,
     },
     argv,
     env,
@@ -46,6 +48,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   );
   if (started.exit !== undefined) return started.exit;
   const prog = started.prog;
+  // Group keys: -keygen prints one; a key file others can read is a configuration mistake.
+  const keyFile = prog.config.keyFile === "" ? "" : resolve(io.cwd, prog.config.keyFile);
+  const keys = keySetup(prog.flags, { keyFile }, env);
+  if (keys.kind === "keygen") {
+    io.stdout.write(keys.out);
+    return 0;
+  }
+  if (keys.kind === "error") {
+    io.stderr.write(`${NAME}: ${keys.message}\n`);
+    return 2;
+  }
   const level = levelFromFlags(prog.flags);
   const logFile = resolve(io.cwd, LOG_FILE);
   const logger = prog.flags.fg
@@ -54,6 +67,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   // startProgram printed the warnings on stderr; keep them in the log file too when there is one.
   if (!prog.flags.fg) for (const w of prog.warnings) logger.warn(describeWarning(w));
 
+  if (keys.keyring) logger.info(keyringLine(keys.keyring));
   const clock = io.clock ?? new SystemClock();
   const rng = makeRng(prog.config.seed);
   const id = newName(rng);
@@ -84,7 +98,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
 
   let opened: OpenedChannel;
   try {
-    opened = await (io.openChannel ?? openChannel)(prog.config, id, { clock, logger });
+    opened = await (io.openChannel ?? openChannel)(prog.config, id, { clock, logger, keyring: keys.keyring });
   } catch (e) {
     return fatal(describeTransportError(e));
   }
@@ -112,7 +126,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       rng,
       config: prog.config,
       results,
-      uploader: io.uploader ?? tcpUploader({ root: io.cwd }),
+      uploader: io.uploader ?? tcpUploader({ root: io.cwd, secrets: keyFile === "" ? [] : [keyFile] }),
       logger,
       exit: end,
       reloadConfig,

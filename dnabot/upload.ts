@@ -52,8 +52,13 @@ function inside(root: string, p: string): boolean {
  * Where a requested resource is, confined to root: absolute paths, `..` escapes and symlinks
  * resolving outside root are forbidden. Checking the lexical path first means an escape is
  * refused whether or not its target exists, so a 403/404 difference leaks nothing outside.
+ * `secrets` (the group key file) are forbidden wherever they are, by any name or link to them.
  */
-export async function resolveResource(root: string, resource: string): Promise<Resolved> {
+export async function resolveResource(
+  root: string,
+  resource: string,
+  secrets: readonly string[] = [],
+): Promise<Resolved> {
   if (resource.includes("\0") || isAbsolute(resource)) return { kind: "forbidden" };
   let realRoot: string;
   try {
@@ -74,6 +79,10 @@ export async function resolveResource(root: string, resource: string): Promise<R
   if (!inside(realRoot, real)) return { kind: "forbidden" };
   try {
     const st = await stat(real);
+    for (const secret of secrets) {
+      const s = await stat(secret).catch(() => undefined);
+      if (s && s.dev === st.dev && s.ino === st.ino) return { kind: "forbidden" };
+    }
     if (st.isFile()) return { kind: "file", path: real };
     if (st.isDirectory()) return { kind: "dir", path: real };
     return { kind: "other" };
@@ -119,8 +128,9 @@ export async function sendResource(
   resource: string,
   botId: string,
   onProblem: (detail: string) => void = () => {},
+  secrets: readonly string[] = [],
 ): Promise<UploadStatus> {
-  const where = await resolveResource(root, resource);
+  const where = await resolveResource(root, resource, secrets);
   const finish = async (status: UploadStatus): Promise<UploadStatus> => {
     await pipeline(Readable.from([`${statusLine(status, botId, resource)}\n`]), out);
     return status;
@@ -185,6 +195,8 @@ export interface TcpUploaderOptions {
   connectTimeoutMs?: number;
   /** Give up when the supervisor stops reading for this long. */
   idleTimeoutMs?: number;
+  /** Files never uploaded, whatever name or link asks for them: the group key file. */
+  secrets?: readonly string[];
 }
 
 class UploadTimeout extends Error {}
@@ -219,9 +231,16 @@ export function tcpUploader(opts: TcpUploaderOptions): Uploader {
       const s = socket;
       s.setTimeout(idleMs, () => s.destroy(new UploadTimeout(`idle for ${idleMs} ms`)));
       let problem: string | undefined;
-      const status = await sendResource(s, opts.root, req.resource, req.botId, (d) => {
-        problem = d;
-      });
+      const status = await sendResource(
+        s,
+        opts.root,
+        req.resource,
+        req.botId,
+        (d) => {
+          problem = d;
+        },
+        opts.secrets,
+      );
       return problem === undefined ? { ok: true, status } : { ok: true, status, problem };
     } catch (e) {
       socket?.destroy();

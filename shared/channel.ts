@@ -28,6 +28,7 @@ import {
   type InvalidReason,
   parseDatagram,
 } from "./codec.js";
+import { type GroupAuth, type RefuseReason, stripTrailer } from "./keys/auth.js";
 import type { Source, Transport } from "./transport.js";
 
 export interface ChannelEvents {
@@ -35,6 +36,8 @@ export interface ChannelEvents {
   message: [msg: ChanMessage, source: Source];
   /** A datagram that did not parse; it has been dropped and counted. */
   invalid: [reason: InvalidReason, text: string, source: Source];
+  /** With a group key: a datagram refused (unsigned, bad MAC, replayed...; see shared/keys/). */
+  refused: [reason: RefuseReason, text: string, source: Source];
   error: [err: Error];
   warning: [err: Error];
 }
@@ -83,6 +86,12 @@ export interface MessageLink extends EventEmitter<LinkEvents> {
   sendAs(sender: string, seq: number, opcode: string, dest: string, args?: readonly string[]): boolean;
   close(): Promise<void>;
   readonly stats: ChannelStats;
+  /** Group keys: the MAC trailer of the last line sent (a held copy keeps it, so an RSND of it
+   *  carries the original signature). Undefined without a key. */
+  readonly lastAuth?: string;
+  /** Group keys: check a copy an RSND carried as if its original sender had sent it (undefined:
+   *  refused, counted, 'refused' emitted); without a key, only take its trailer off. */
+  openCopy?(msg: ChanMessage, source: Source): ChanMessage | undefined;
 }
 
 export class MessageTooLargeError extends Error {
@@ -97,11 +106,15 @@ export class MessageTooLargeError extends Error {
 
 export interface LinkOptions {
   pktSize?: number;
+  /** The group key: sign every line sent, verify every line received (shared/keys/). */
+  auth?: GroupAuth;
 }
 
 export class Link extends EventEmitter<LinkEvents> implements MessageLink {
   readonly pktSize: number;
   readonly stats: ChannelStats = { sent: 0, received: 0, invalid: 0, invalidByReason: {} };
+  readonly auth: GroupAuth | undefined;
+  lastAuth: string | undefined;
 
   constructor(
     readonly transport: Transport,
@@ -109,18 +122,23 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
   ) {
     super();
     this.pktSize = opts.pktSize ?? DEFAULT_PKT_SIZE;
+    this.auth = opts.auth;
     transport.on("datagram", (bytes, source) => this.onDatagram(bytes, source));
     transport.on("error", (err) => this.emit("error", err));
     transport.on("warning", (err) => this.emit("warning", err));
   }
 
   measure(sender: string, seq: number, opcode: string, dest: string, args: readonly string[] = []): number {
-    return Buffer.byteLength(formatLine(sender, seq, formatBody(opcode, dest, args)), "utf8");
+    const bytes = Buffer.byteLength(formatLine(sender, seq, formatBody(opcode, dest, args)), "utf8");
+    return this.auth ? bytes + this.auth.overhead : bytes;
   }
 
   sendAs(sender: string, seq: number, opcode: string, dest: string, args: readonly string[] = []): boolean {
-    const bytes = encodeLine(formatLine(sender, seq, formatBody(opcode, dest, args)));
-    if (bytes.length > this.pktSize) return false;
+    const line = formatLine(sender, seq, formatBody(opcode, dest, args));
+    if (this.measure(sender, seq, opcode, dest, args) > this.pktSize) return false;
+    const signed = this.auth ? this.auth.sign(line) : line;
+    this.lastAuth = this.auth ? signed.slice(line.length + 1) : undefined;
+    const bytes = encodeLine(signed);
     this.transport.send(bytes);
     this.stats.sent++;
     return true;
@@ -134,8 +152,24 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
       this.emit("invalid", r.reason, r.text, source);
       return;
     }
+    const msg = this.open(r.msg, source, false);
+    if (!msg) return;
     this.stats.received++;
-    this.emit("message", r.msg, source);
+    this.emit("message", msg, source);
+  }
+
+  openCopy(msg: ChanMessage, source: Source): ChanMessage | undefined {
+    return this.open(msg, source, true);
+  }
+
+  /** With a key: verify and take off the MAC trailer (undefined: refused, counted, 'refused'
+   *  emitted). Without: only take a trailer off. `copy`: embedded in an RSND. */
+  private open(msg: ChanMessage, source: Source, copy: boolean): ChanMessage | undefined {
+    if (!this.auth) return stripTrailer(msg);
+    const o = this.auth.open(msg, copy);
+    if (o.ok) return o.msg;
+    this.emit("refused", o.reason, msg.text, source);
+    return undefined;
   }
 
   close(): Promise<void> {
@@ -224,6 +258,7 @@ export class Channel extends LinkSender {
     super(link, opts.id, () => link.close());
     link.on("message", (msg, source) => this.emit("message", msg, source));
     link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    link.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
     link.on("error", (err) => this.emit("error", err));
     link.on("warning", (err) => this.emit("warning", err));
   }
@@ -258,6 +293,7 @@ export class PlainEndpoint extends EventEmitter<ChannelEvents> implements GroupE
     super();
     link.on("message", (msg, source) => this.emit("message", msg, source));
     link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    link.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
     link.on("error", (err) => this.emit("error", err));
     link.on("warning", (err) => this.emit("warning", err));
   }

@@ -195,6 +195,25 @@ export const KEYS = {
     max: 60,
     help: N_("seconds a leaving program stays to repair its last message (an EXIT, a last command); 0: leave at once"),
   },
+  // Group keys (shared/keys/): off unless keyFile or the MCASTBOTS_KEYS variable gives keys.
+  keyFile: {
+    kind: "string",
+    default: "",
+    help: N_("file of base64 group keys, one per line, first signs, all verify; empty: MCASTBOTS_KEYS, else no key"),
+  },
+  acceptUnsigned: {
+    kind: "bool",
+    default: false,
+    help: N_("with a key: let unsigned messages through, marked unverified (the original's programs cannot sign)"),
+  },
+  keyWindow: {
+    kind: "duration",
+    default: 10,
+    min: 0,
+    exclusiveMin: true,
+    max: 3600,
+    help: N_("with a key: largest difference between clocks (plus transit) accepted on a signed timestamp, seconds"),
+  },
   // Packet-loss simulator (shared/loss.ts): off unless a rate is above 0.
   lossRate: { kind: "probability", default: 0, help: N_("simulated packet loss: average probability of a drop") },
   lossBurst: {
@@ -243,6 +262,9 @@ export const CHANNEL_KEY_NAMES = [
   "holdCount",
   "holdTime",
   "linger",
+  "keyFile",
+  "acceptUnsigned",
+  "keyWindow",
   "lossRate",
   "lossBurst",
   "lossDir",

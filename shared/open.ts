@@ -11,9 +11,11 @@
  * This is where the program's settings become the parts' plain options: the parts import no
  * program config.
  */
-import { Channel, type GroupChannel, type GroupEndpoint, Link, PlainEndpoint } from "./channel.js";
+import { Channel, type GroupChannel, type GroupEndpoint, Link, type LinkOptions, PlainEndpoint } from "./channel.js";
 import { type Clock, SystemClock } from "./clock.js";
 import type { ChannelConfig } from "./config.js";
+import { GroupAuth } from "./keys/auth.js";
+import type { Keyring } from "./keys/keyring.js";
 import { type LossSettings, LossSimulator } from "./loss.js";
 import { BEAT } from "./protocol.js";
 import { makeRng, type Rng, seededRng } from "./random.js";
@@ -39,6 +41,11 @@ export interface StackDeps {
   lossRng?: Rng;
   /** Where the reliability layer writes its debug lines (a pino logger fits). */
   logger?: DebugLog;
+  /** The group keys (shared/keys/ loadKeyring): sign and verify every datagram. None: an open
+   *  group, as the original's. */
+  keyring?: Keyring;
+  /** Wall clock for the keys' timestamps, ms since 1970 (default Date.now). */
+  wallClock?: () => number;
 }
 
 // Distinct streams from one -seed, so the simulator's drops don't mirror the bot's choices.
@@ -101,6 +108,20 @@ export function reliableOptionsFrom(config: ChannelConfig, clock: Clock, deps: S
   };
 }
 
+/** The Link's options: the datagram size, and the group key when there is one. */
+function linkOptions(config: ChannelConfig, deps: StackDeps): LinkOptions {
+  const auth = deps.keyring
+    ? new GroupAuth({
+        ring: deps.keyring,
+        acceptUnsigned: config.acceptUnsigned,
+        windowMs: config.keyWindow * 1000,
+        repairAgeMs: config.holdTime * 1000,
+        wallClock: deps.wallClock,
+      })
+    : undefined;
+  return { pktSize: config.PKT_SIZE, auth };
+}
+
 /** Wrap a transport in the channel stack the config asks for. */
 export function channelOver(
   transport: Transport,
@@ -110,8 +131,8 @@ export function channelOver(
 ): GroupChannel {
   const clock = deps.clock ?? new SystemClock();
   const under = impaired(transport, config, clock, deps);
-  if (!config.reliable) return new Channel(under, { id, pktSize: config.PKT_SIZE });
-  const link = new Link(under, { pktSize: config.PKT_SIZE });
+  if (!config.reliable) return new Channel(under, { id, ...linkOptions(config, deps) });
+  const link = new Link(under, linkOptions(config, deps));
   return new ReliableChannel(link, { ...reliableOptionsFrom(config, clock, deps), id });
 }
 
@@ -121,7 +142,7 @@ export function channelOver(
  */
 export function endpointOver(transport: Transport, config: ChannelConfig, deps: StackDeps = {}): GroupEndpoint {
   const clock = deps.clock ?? new SystemClock();
-  const link = new Link(impaired(transport, config, clock, deps), { pktSize: config.PKT_SIZE });
+  const link = new Link(impaired(transport, config, clock, deps), linkOptions(config, deps));
   if (!config.reliable) return new PlainEndpoint(link);
   return new ReliableEndpoint(link, reliableOptionsFrom(config, clock, deps));
 }

@@ -61,6 +61,8 @@ function styleOf(line: ViewLine): Style[] {
       return ["red", "bold"];
     case "reply":
       return [];
+    case "unverified":
+      return ["magenta", "dim"];
   }
 }
 

@@ -10,6 +10,7 @@ import { type Clock, SystemClock } from "../shared/clock.js";
 import { isPeerId } from "../shared/codec.js";
 import { KEYS } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
+import { keyringLine, keySetup } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
 import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
@@ -44,6 +45,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   if (started.exit !== undefined) return started.exit;
   const prog = started.prog;
   const { config } = prog;
+  // Group keys: -keygen prints one; a key file others can read is a configuration mistake.
+  const keys = keySetup(prog.flags, { keyFile: config.keyFile === "" ? "" : resolve(io.cwd, config.keyFile) }, env);
+  if (keys.kind === "keygen") {
+    io.stdout.write(keys.out);
+    return 0;
+  }
+  if (keys.kind === "error") {
+    io.stderr.write(`${NAME}: ${keys.message}\n`);
+    return 2;
+  }
 
   // The supervisor's own log goes to stderr; stdout is the traffic view.
   const logger = createLogger({
@@ -125,7 +136,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
 
   let opened: OpenedChannel;
   try {
-    opened = await (io.openChannel ?? openChannel)(config, id, { logger });
+    opened = await (io.openChannel ?? openChannel)(config, id, { logger, keyring: keys.keyring });
   } catch (e) {
     await uploads.close().catch(() => undefined);
     closeLogs();
@@ -156,6 +167,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     accessLog: accessLog?.write,
     errorLog: errorLog?.write,
     logger,
+    keyed: keys.keyring !== undefined,
+    hideUnverified: prog.flags.hideUnverified,
   });
   uploads.on("upload", (u) => sup.onUpload(u));
   uploads.on("warning", (err, from) =>
@@ -226,6 +239,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         uploadPort: listening.port,
       }),
     });
+    if (keys.keyring) sup.view.show({ kind: "notice", text: keyringLine(keys.keyring) });
     if (listening.fallback) {
       sup.view.show({
         kind: "warning",

@@ -8,6 +8,7 @@ import {
   pickKeys,
 } from "../shared/config.js";
 import { N_ } from "../shared/i18n.js";
+import { KEY_FLAGS } from "../shared/keys/setup.js";
 import { supervisorId } from "../shared/protocol.js";
 import type { Rng } from "../shared/random.js";
 
@@ -58,6 +59,8 @@ export const SUPERVISOR_FLAGS: Record<string, string> = {
   // The supervisor is a foreground program: its log always goes to stderr (-fg changes nothing).
   fg: N_("accepted for compatibility: the supervisor always logs to stderr"),
   quiet: N_("print only events, uploads and errors"),
+  ...KEY_FLAGS,
+  hideUnverified: N_("with a key: do not show refused (unsigned, forged, replayed) datagrams; WHO still counts them"),
 };
 
 /** A fresh id for this run: HUMAN- and 4 random lower-case hex digits. */

@@ -41,6 +41,9 @@ export interface Member {
   messages: number;
   /** One of ours (it sends our tags), or the original program. */
   ours: boolean;
+  /** With a group key: its messages verify (once one has, unverified ones in its name are
+   *  ignored: no EXIT, no state change, no collision). Absent or false otherwise. */
+  verified?: boolean;
 }
 
 export type RosterEvent =
@@ -63,6 +66,8 @@ export interface RosterOptions {
 export class Roster {
   private readonly members = new Map<string, Member>();
   private readonly listeners = new Set<(n: RosterNotice) => void>();
+  /** Unverified messages ignored because they named a member whose messages verify. */
+  ignoredUnverified = 0;
 
   constructor(private readonly opts: RosterOptions) {}
 
@@ -82,6 +87,10 @@ export class Roster {
     const events: RosterEvent[] = [];
     const { tags } = msg;
     let m = this.members.get(msg.sender);
+    if (m?.verified && msg.verified === false) {
+      this.ignoredUnverified++;
+      return events;
+    }
     if (!m) {
       m = {
         id: msg.sender,
@@ -94,11 +103,14 @@ export class Roster {
         discoveries: 0,
         messages: 0,
         ours: false,
+        verified: false,
       };
       this.members.set(m.id, m);
       if (m.kind === "bot" && msg.opcode !== EXIT) events.push({ kind: "joined", member: m });
     }
-    if (msg.sender === this.opts.selfId()) events.push({ kind: "collision", member: m, source });
+    if (msg.verified) m.verified = true;
+    if (msg.sender === this.opts.selfId() && msg.verified !== false)
+      events.push({ kind: "collision", member: m, source });
     m.address = source.address;
     m.port = source.port;
     m.lastHeard = Math.max(m.lastHeard, now);

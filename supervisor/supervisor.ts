@@ -9,6 +9,7 @@ import type { Clock } from "../shared/clock.js";
 import { formatBody, formatLine } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
+import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { Logger } from "../shared/log.js";
 import { ASIMOV, FRANKENSTEIN, PING, UPLD, WILDCARD } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
@@ -39,6 +40,10 @@ export interface SupervisorOptions {
   /** Wall-clock time for log lines. */
   wallClock?: () => Date;
   logger?: Logger;
+  /** We hold a group key: WHO says which members verify and counts refused datagrams. */
+  keyed?: boolean;
+  /** Do not show refused datagrams (they are still counted and written to the error log). */
+  hideUnverified?: boolean;
 }
 
 /** After the last request, how long past `backoff` a script still waits for answers. */
@@ -76,7 +81,21 @@ export class Supervisor {
       opts.logger?.debug({ reason, text: safe, from: where(source) }, "malformed datagram dropped");
       opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} "${safe}"`);
     });
+    opts.channel.on("refused", (reason, text, source) => {
+      this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+      const safe = printable(text);
+      opts.logger?.debug({ reason, text: safe, from: where(source) }, "refused datagram dropped");
+      opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} "${safe}"`);
+      if (!opts.hideUnverified) this.view.refused(reason, text, source);
+    });
     opts.channel.on("warning", (err) => opts.logger?.warn(err.message));
+  }
+
+  /** With a group key: datagrams refused so far, by reason. */
+  readonly refused: Partial<Record<RefuseReason, number>> = {};
+
+  private keyStats(): KeyStats | undefined {
+    return this.opts.keyed ? { refused: this.refused, ignored: this.roster.ignoredUnverified } : undefined;
   }
 
   start(): void {
@@ -142,7 +161,7 @@ export class Supervisor {
         for (const l of helpLines(this.opts.results)) this.reply(l);
         return undefined;
       case "who":
-        for (const l of rosterLines(this.roster.list(), this.opts.clock.now())) this.reply(l);
+        for (const l of rosterLines(this.roster.list(), this.opts.clock.now(), this.keyStats())) this.reply(l);
         return undefined;
       case "wait":
         await this.sleep(cmd.seconds * 1000);
@@ -249,10 +268,17 @@ function where(s: Source): string {
   return s.address.includes(":") ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
 }
 
-/** WHO: a table of members. */
-export function rosterLines(members: readonly Member[], now: number): string[] {
-  if (members.length === 0) return [t("No members heard yet.")];
-  const head = [t("ID"), t("ADDRESS"), t("HEARD"), t("STATE"), t("NEWS"), t("PROGRAM")];
+/** With a group key: what WHO adds (refused datagrams by reason, unverified messages ignored). */
+export interface KeyStats {
+  refused: Partial<Record<RefuseReason, number>>;
+  ignored: number;
+}
+
+/** WHO: a table of members; with a group key, a SIGNED column and the refused datagrams. */
+export function rosterLines(members: readonly Member[], now: number, keys?: KeyStats): string[] {
+  const refused = keys ? refusedLine(keys) : [];
+  if (members.length === 0) return [t("No members heard yet."), ...refused];
+  const head = [t("ID"), t("ADDRESS"), t("HEARD"), t("STATE"), t("NEWS"), ...(keys ? [t("SIGNED")] : []), t("PROGRAM")];
   const rows = members.map((m) => [
     printable(m.id),
     printable(m.address),
@@ -265,6 +291,7 @@ export function rosterLines(members: readonly Member[], now: number): string[] {
           ? "Frankenstein"
           : t("unknown"),
     m.kind === "supervisor" ? "-" : String(m.discoveries),
+    ...(keys ? [m.verified ? t("yes") : t("no")] : []),
     m.ours ? t("ours") : t("original"),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
@@ -278,5 +305,15 @@ export function rosterLines(members: readonly Member[], now: number): string[] {
     fmt(head),
     ...rows.map(fmt),
     t("Bots: {{bots}}, supervisors: {{others}}", { bots, others: members.length - bots }),
+    ...refused,
   ];
+}
+
+function refusedLine(keys: KeyStats): string[] {
+  const counts = refusedSummary(keys.refused);
+  const lines = [counts === "" ? t("Refused datagrams: none") : t("Refused datagrams: {{counts}}", { counts })];
+  if (keys.ignored > 0) {
+    lines.push(t("Unsigned messages in the name of a signed member, ignored: {{count}}", { count: keys.ignored }));
+  }
+  return lines;
 }

@@ -32,7 +32,10 @@ export type LineKind =
   | "reply"
   | "prompt"
   | "warning"
-  | "error";
+  | "error"
+  /** With a group key: a datagram refused (unsigned, forged, replayed), or an unsigned message
+   *  let through by acceptUnsigned: shown apart from verified traffic. */
+  | "unverified";
 
 export interface ViewLine {
   kind: LineKind;
@@ -49,7 +52,7 @@ export interface ViewLine {
 export type Sink = (line: ViewLine) => void;
 
 /** Kinds held back while paused. */
-const HELD: ReadonlySet<LineKind> = new Set(["traffic", "own", "event", "upload", "notice"]);
+const HELD: ReadonlySet<LineKind> = new Set(["traffic", "own", "event", "upload", "notice", "unverified"]);
 /** Kinds -quiet shows. */
 const QUIET_SHOWS: ReadonlySet<LineKind> = new Set(["event", "upload", "reply", "prompt", "warning", "error"]);
 
@@ -139,8 +142,28 @@ export class TrafficView {
     const events = this.opts.roster.observe(msg, source, this.opts.clock.now());
     const state = this.opts.roster.get(msg.sender)?.state ?? stateOfExit(events);
     for (const ev of events) if (ev.kind !== "left") this.show(eventLine(ev));
-    this.show({ kind: "traffic", text: printable(msg.text), opcode: msg.opcode, state });
+    if (msg.verified === false) {
+      this.show({
+        kind: "unverified",
+        text: t("(unsigned) {{text}}", { text: printable(msg.text) }),
+        opcode: msg.opcode,
+      });
+    } else {
+      this.show({ kind: "traffic", text: printable(msg.text), opcode: msg.opcode, state });
+    }
     for (const ev of events) if (ev.kind === "left") this.show(eventLine(ev));
+  }
+
+  /** A datagram the group key refused (the supervisor shows it apart, or hides it). */
+  refused(reason: string, text: string, source: Source): void {
+    this.show({
+      kind: "unverified",
+      text: t("refused ({{reason}}) from {{address}}: {{text}}", {
+        reason,
+        address: printable(source.address),
+        text: printable(text),
+      }),
+    });
   }
 
   /** A message we sent (the original's supervisor saw its own commands come back). */

@@ -41,6 +41,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
       if (!this.closed) this.emit("message", msg, source);
     });
     this.endpoint.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    this.endpoint.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
     this.endpoint.on("error", (err) => this.emit("error", err));
     this.endpoint.on("warning", (err) => this.emit("warning", err));
     this.sender.on("warning", (err) => this.emit("warning", err));

@@ -110,6 +110,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     });
     link.on("message", (msg, source) => this.onMessage(msg, source));
     link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
+    link.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
     link.on("error", (err) => this.emit("error", err));
     link.on("warning", (err) => this.emit("warning", err));
   }
@@ -252,7 +253,11 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
       case "RSND":
         this.answerer.answered(c.sender, c.seq);
         // Never a local sender's message back to us.
-        if (!this.local.has(c.sender)) this.receiver.onRepair(c.message);
+        if (!this.local.has(c.sender)) {
+          // Group keys: the copy carries its original MAC, checked as the original (or refused).
+          const copy = this.link.openCopy ? this.link.openCopy(c.message, source) : c.message;
+          if (copy) this.receiver.onRepair(copy);
+        }
         return;
       case "SKIP":
         this.answerer.answered(c.sender, c.seq);
@@ -266,10 +271,17 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
 
   private deliver(msg: ChanMessage, origin: Source, repaired: boolean, superseded: boolean): void {
     // A superseded message is only ever SKIPped: its body is not kept, so don't format it.
-    this.held.keepPeer(msg.sender, msg.seq, superseded ? "" : bodyOf(msg), superseded, this.s.clock.now());
+    // With a group key the copy keeps its MAC trailer: an RSND of it carries the original.
+    const body = superseded ? "" : withAuth(bodyOf(msg), msg.auth);
+    this.held.keepPeer(msg.sender, msg.seq, body, superseded, this.s.clock.now());
     this.emit("message", msg, origin);
     if (repaired) this.s.onRepaired?.(msg, origin);
   }
+}
+
+/** A body with the MAC trailer it was sent with (group keys), as an RSND carries it. */
+function withAuth(body: string, auth: string | undefined): string {
+  return auth === undefined ? body : `${body} ${auth}`;
 }
 
 /**
@@ -339,7 +351,7 @@ export class ReliableSender extends EventEmitter<ChannelEvents> implements Endpo
       return undefined;
     }
     this.seq++;
-    const body = superseded ? "" : formatBody(opcode, dest, sent);
+    const body = superseded ? "" : withAuth(formatBody(opcode, dest, sent), this.ep.link.lastAuth);
     this.ep.held.keepOwn(this._id, seq, body, superseded, this.ep.s.clock.now());
     this.announcer.sent(seq, superseded);
     return seq;

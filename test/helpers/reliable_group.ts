@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import { Channel, type GroupChannel, Link } from "../../shared/channel.js";
 import { ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, parseDatagram } from "../../shared/codec.js";
+import type { GroupAuth } from "../../shared/keys/auth.js";
 import { type LossSettings, LossSimulator } from "../../shared/loss.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { SUPERSEDED_OPCODES } from "../../shared/open.js";
@@ -62,6 +63,8 @@ export interface PeerOptions {
   loss?: LossSettings;
   seed?: number;
   reliable?: Partial<Omit<ReliableOptions, "clock" | "rng">>;
+  /** A group key: the peer signs and verifies (shared/keys/). */
+  auth?: GroupAuth;
 }
 
 let seedCounter = 1;
@@ -80,14 +83,14 @@ export class Group {
     const filter = new FilterTransport(lossy);
     const rel = opts.legacy
       ? undefined
-      : new ReliableChannel(new Link(filter), {
+      : new ReliableChannel(new Link(filter, { auth: opts.auth }), {
           id,
           clock: this.clock,
           rng: seededRng(seed),
           superseded: SUPERSEDED_OPCODES,
           ...(opts.reliable ?? {}),
         });
-    const chan: GroupChannel = rel ?? new Channel(filter, { id });
+    const chan: GroupChannel = rel ?? new Channel(filter, { id, auth: opts.auth });
     const p: Peer = {
       id,
       chan,
