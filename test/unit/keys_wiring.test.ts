@@ -147,6 +147,7 @@ describe("reliability layer with a key", () => {
     await g.run(5);
     await a.close();
     await g.run(5000);
+    expect(seqsFrom(b, "AAAA0001")).toEqual([1, 2]);
     expect(seqsFrom(c, "AAAA0001").sort()).toEqual([1, 2]);
     expect(g.wire("RSND", "AAAA0001").every((m) => m.sender === "BBBB0001")).toBe(true);
     expect(c.got.every((r) => r.msg.verified === true)).toBe(true);
