@@ -14,25 +14,33 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { canonicalKey, KEYS } from "../shared/config.js";
+import { canonicalKey, PRESETS, presetArgs } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
-import { SUPERVISOR_KEYS } from "../supervisor/options.js";
+import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS, SUPERVISOR_OWN_KEYS } from "../supervisor/options.js";
 import { nodeBotCommand, nodeProgramCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
 import { FleetRun, fail } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { freeUdpPort } from "./ports.js";
-import { checkBotArgs, initToolLanguage, splitToolArgs } from "./toolargs.js";
+import { checkBotArgs, initToolLanguage, parseToolArgs } from "./toolargs.js";
 
 const PROG = "demo";
 const DEFAULT_BOTS = 5;
 /** Lively settings, so something happens within seconds. Options given later win. */
-const LIVELY = ["-fg", "-debug", "-heartbeat=3", "-backoff=2", "-discovery=0.05", "-frankenstein=0.005"];
+const LIVELY = ["-fg", "-debug", ...presetArgs(PRESETS.demo)];
 /** Seconds before a bot that left is replaced. */
 const RESPAWN_DELAY = 5;
 
-const args = splitToolArgs(process.argv.slice(2), ["help", "h"], ["bots", "uploadDir"]);
-initToolLanguage(args.botArgs);
-if (args.flags.has("help") || args.flags.has("h") || args.positional.length > 0) {
+const argv = process.argv.slice(2);
+initToolLanguage(argv);
+const parsed = parseToolArgs(PROG, argv, {
+  flags: [],
+  values: ["bots", "uploadDir"],
+  passFlags: Object.keys(SUPERVISOR_FLAGS),
+  passValues: Object.keys(SUPERVISOR_OWN_KEYS).filter((k) => k !== "uploadDir"),
+});
+if (!parsed.ok) fail(parsed.error, 2);
+const { args } = parsed;
+if (args.flags.has("help") || args.positional.length > 0) {
   process.stdout.write(
     `${[
       t("Usage: npm run demo -- [-bots=N] [options]"),
@@ -53,11 +61,8 @@ if (!/^\d+$/.test(botsText) || count < 1 || count > 50) {
   fail(t("{{prog}}: -bots must be a whole number from 1 to 50, not {{value}}", { prog: PROG, value: botsText }), 2);
 }
 
-/** Config keys both programs understand go to the bots too. */
-function sharedWithBots(arg: string): boolean {
-  const m = /^--?([A-Za-z]\w*)=/.exec(arg);
-  return m !== null && Object.keys(KEYS).some((k) => k.toLowerCase() === m[1]!.toLowerCase());
-}
+/** The bots' -key=value options go to the bots too (their flags: LIVELY's). */
+const keyOption = (arg: string) => /^-[A-Za-z]\w*=/.test(arg);
 /** The value of -key=value among the options, if given (the last one wins, as for the programs). */
 function given(key: string): string | undefined {
   const re = new RegExp(`^--?${key}=(.*)$`, "is");
@@ -69,8 +74,10 @@ function given(key: string): string | undefined {
 
 // A group port of our own unless one was asked for: two demos on one computer never meet.
 const ownPort = given("chanPort") === undefined ? [`-chanPort=${await freeUdpPort()}`] : [];
-const forBots = [...ownPort, ...args.botArgs.filter(sharedWithBots)];
-const config = checkBotArgs(PROG, [...LIVELY, ...forBots]);
+const forBots = [...ownPort, ...args.botArgs.filter(keyOption)];
+const checked = checkBotArgs(PROG, [...LIVELY, ...forBots]);
+if (!checked.ok) fail(checked.error, 2);
+const { config } = checked;
 
 const repo = repoRoot();
 const run = new FleetRun(
@@ -91,12 +98,12 @@ const run = new FleetRun(
 );
 const { fleet, runDir } = run;
 const uploadDir = resolve(args.values.get("uploadDir") ?? join(runDir, "uploads"));
-/** Bot keys the supervisor does not read (it refuses unknown options). */
-function botOnly(arg: string): boolean {
-  const m = /^--?([A-Za-z]\w*)=/.exec(arg);
-  return m !== null && canonicalKey(KEYS, m[1]!) !== undefined && canonicalKey(SUPERVISOR_KEYS, m[1]!) === undefined;
+/** The bots' keys the supervisor reads (it refuses the others): the group's. */
+function forSupervisor(arg: string): boolean {
+  const m = /^-([A-Za-z]\w*)=/.exec(arg);
+  return m === null || canonicalKey(SUPERVISOR_KEYS, m[1]!) !== undefined;
 }
-const supervisorArgs = [...ownPort, ...args.botArgs.filter((a) => !botOnly(a)), `-uploadDir=${uploadDir}`];
+const supervisorArgs = [...ownPort, ...args.botArgs.filter(forSupervisor), ...args.passArgs, `-uploadDir=${uploadDir}`];
 
 let supervisor: ChildProcess | undefined;
 process.on("exit", () => {

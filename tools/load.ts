@@ -26,14 +26,17 @@ import { tallyLine } from "./fleet_text.js";
 import { intervalFor, type LoadResult, ProcTracker, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { type ProcSample, sampleProcess } from "./procstats.js";
-import { checkBotArgs, initToolLanguage, sleep, splitToolArgs } from "./toolargs.js";
+import { checkBotArgs, initToolLanguage, parseToolArgs, sleep } from "./toolargs.js";
 
 const PROG = "load";
 const MAX_BOTS = 20_000;
 
-const args = splitToolArgs(process.argv.slice(2), ["help", "h", "json"], ["python", "perProcess"]);
-initToolLanguage(args.botArgs);
-if (args.flags.has("help") || args.flags.has("h")) {
+const argv = process.argv.slice(2);
+initToolLanguage(argv);
+const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess"] });
+if (!parsed.ok) fail(parsed.error, 2);
+const { args } = parsed;
+if (args.flags.has("help")) {
   process.stdout.write(
     `${[
       t("Usage: npm run load -- N [seconds] [-json] [-perProcess=K] [-python=DIR] [bot options]"),
@@ -89,7 +92,10 @@ const perProcess = pythonDir !== undefined ? 1 : perText !== undefined ? Number(
 const chanPort = await freeUdpPort();
 const filePort = await freeTcpPort();
 // The bots' own options decide heartbeat and backoff; check them once before anything starts.
-const probe = checkBotArgs(PROG, ["-fg", ...args.botArgs]);
+const probed = checkBotArgs(PROG, ["-fg", ...args.botArgs]);
+if (!probed.ok) fail(probed.error, 2);
+for (const w of probed.warnings) process.stderr.write(`${w}\n`);
+const probe = probed.config;
 /** Longest wait for every bot to be heard before the measured window starts anyway. */
 const joinTimeout = Math.max(20, probe.backoff + 2 * probe.heartbeat + 10 + count / 200);
 const lifespan = Math.ceil(joinTimeout + seconds) + 60;
@@ -101,7 +107,9 @@ const botArgs = [
   "-chanIface=127.0.0.1",
   ...args.botArgs,
 ];
-const config = checkBotArgs(PROG, botArgs);
+const checked = checkBotArgs(PROG, botArgs);
+if (!checked.ok) fail(checked.error, 2);
+const { config } = checked;
 
 const repo = repoRoot();
 const run = new FleetRun(

@@ -21,7 +21,7 @@ import {
 } from "./botfleet.js";
 import { FleetRun, fail } from "./fleet_run.js";
 import { botLabel, endedLine, tallyLine } from "./fleet_text.js";
-import { checkBotArgs, initToolLanguage, sleep, splitToolArgs, withDefaultLogFlags } from "./toolargs.js";
+import { checkBotArgs, initToolLanguage, parseToolArgs, sleep, withDefaultLogFlags } from "./toolargs.js";
 
 const PROG = "spawnBots";
 /** Above this many bots, warn and wait before starting (as the original did). */
@@ -51,9 +51,12 @@ function usage(): string {
   ].join("\n");
 }
 
-const args = splitToolArgs(process.argv.slice(2), ["y", "tail", "help", "h"], ["grace", "perProcess"]);
-initToolLanguage(args.botArgs);
-if (args.flags.has("help") || args.flags.has("h")) {
+const argv = process.argv.slice(2);
+initToolLanguage(argv);
+const parsed = parseToolArgs(PROG, argv, { flags: ["y", "tail"], values: ["grace", "perProcess"] });
+if (!parsed.ok) fail(parsed.error, 2);
+const { args } = parsed;
+if (args.flags.has("help")) {
   process.stdout.write(usage());
   process.exit(0);
 }
@@ -83,7 +86,9 @@ if (perText !== undefined && (!/^\d+$/.test(perText) || perProcess < 1)) {
   );
 }
 const botArgs = withDefaultLogFlags(args.botArgs);
-checkBotArgs(PROG, botArgs);
+const checked = checkBotArgs(PROG, botArgs);
+if (!checked.ok) fail(checked.error, 2);
+for (const w of checked.warnings) process.stderr.write(`${w}\n`);
 
 if (count > MANY && !args.flags.has("y")) {
   process.stdout.write(`${t("{{n}} is a lot of bots.", { n: count })}\n`);

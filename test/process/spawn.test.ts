@@ -153,5 +153,10 @@ describe("spawnBots", () => {
     expect(run.output().trim().split("\n")).toHaveLength(1);
     expect(run.output()).toMatch(/heartbeat/);
     expect(readdirSync(tmp.dir)).toEqual([]);
+    // A mistyped option, too: the programs' parser, strict.
+    const typo = runTool(SPAWN, ["2", "-lifespna=5"], tmp.dir);
+    expect((await typo.exited).code).toBe(2);
+    expect(typo.output().trim().split("\n")).toEqual([expect.stringMatching(/unknown option -lifespna/)]);
+    expect(readdirSync(tmp.dir)).toEqual([]);
   });
 });

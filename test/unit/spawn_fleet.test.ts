@@ -18,7 +18,7 @@ import {
   parseExitRecord,
 } from "../../tools/botfleet.js";
 import { parseCpuTicks, parseStatusKb } from "../../tools/procstats.js";
-import { splitToolArgs, withDefaultLogFlags } from "../../tools/toolargs.js";
+import { checkBotArgs, parseToolArgs, withDefaultLogFlags } from "../../tools/toolargs.js";
 import { tempDir } from "../helpers/net.js";
 
 describe("botDirName", () => {
@@ -216,18 +216,48 @@ describe("a hosted bot's ending", () => {
   });
 });
 
-describe("splitToolArgs", () => {
-  it("takes the tool's own flags out and passes the rest to the bots", () => {
-    const a = splitToolArgs(
-      ["12", "-y", "-lifespan=5", "-tail", "-grace=2", "-config", "x.ini", "-fg"],
-      ["y", "tail"],
-      ["grace"],
+describe("parseToolArgs (the programs' parser, shared/cli.ts)", () => {
+  it("takes the tool's own options out and passes the bots' on in a normal form", () => {
+    const r = parseToolArgs(
+      "spawnBots",
+      ["12", "-y", "-LIFESPAN=5", "-tail", "-grace=2", "-config", "x.ini", "-fg", "--debug", "-lang=fr"],
+      { flags: ["y", "tail"], values: ["grace"] },
     );
-    expect(a.positional).toEqual(["12"]);
-    expect([...a.flags]).toEqual(["y", "tail"]);
-    expect(a.values.get("grace")).toBe("2");
-    expect(a.botArgs).toEqual(["-lifespan=5", "-config", "x.ini", "-fg"]);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.args.positional).toEqual(["12"]);
+    expect([...r.args.flags].sort()).toEqual(["tail", "y"]);
+    expect(r.args.values.get("grace")).toBe("2");
+    expect(r.args.botArgs).toEqual(["-fg", "-debug", "-config", "x.ini", "-lifespan=5", "-lang=fr"]);
   });
+
+  it("refuses an option nobody knows, in one line, and knows -h", () => {
+    const r = parseToolArgs("spawnBots", ["3", "-lifespna=5"], { flags: [], values: [] });
+    expect(r).toEqual({ ok: false, error: expect.stringMatching(/^spawnBots: unknown option -lifespna/) });
+    const h = parseToolArgs("spawnBots", ["-h"], { flags: [], values: [] });
+    expect(h.ok && h.args.flags.has("help")).toBe(true);
+    expect(parseToolArgs("spawnBots", ["-config"], { flags: [], values: [] }).ok).toBe(false);
+  });
+
+  it("passes another program's options apart (the demo's supervisor)", () => {
+    const r = parseToolArgs("demo", ["-quiet", "-uploadWait=3", "-chanPort=9000", "-bots=2"], {
+      flags: [],
+      values: ["bots"],
+      passFlags: ["quiet"],
+      passValues: ["uploadWait"],
+    });
+    if (!r.ok) throw new Error(r.error);
+    expect(r.args.passArgs).toEqual(["-quiet", "-uploadWait=3"]);
+    expect(r.args.botArgs).toEqual(["-chanPort=9000"]);
+    expect(r.args.values.get("bots")).toBe("2");
+  });
+
+  it("checks the bots' values once, as a bot would", () => {
+    const bad = checkBotArgs("spawnBots", ["-heartbeat=soon"]);
+    expect(bad.ok).toBe(false);
+    const good = checkBotArgs("spawnBots", ["-fg", "-heartbeat=2"]);
+    expect(good.ok && good.config.heartbeat).toBe(2);
+  });
+
   it("always logs to the output file (-fg), at debug level unless a level is given", () => {
     expect(withDefaultLogFlags(["-lifespan=5"])).toEqual(["-fg", "-debug", "-lifespan=5"]);
     expect(withDefaultLogFlags(["-info"])).toEqual(["-fg", "-info"]);
