@@ -18,10 +18,11 @@ import { type Config, ConfigError, loadConfig } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
 import { KEY_FLAGS, keyringLine, keySetup } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
-import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
+import { type OpenedChannel, openChannel, type StackDeps, udpTransportFor } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
 import { Bot, type ResultsFile } from "./bot.js";
 import { newName } from "./identity.js";
+import { runRogueProgram } from "./rogue_main.js";
 import { tcpUploader, type Uploader } from "./upload.js";
 
 export const NAME = "dnabot";
@@ -71,6 +72,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   const clock = io.clock ?? new SystemClock();
   const rng = makeRng(prog.config.seed);
   const id = newName(rng);
+  // Adversarial mode (for testing): a rogue peer instead of a bot.
+  if (prog.config.rogue !== "") {
+    const transport = udpTransportFor(prog.config);
+    return runRogueProgram(prog.config, { transport, clock, rng, logger, onSignal: io.onSignal, stderr: io.stderr });
+  }
 
   /** A fatal problem: one clear line on stderr (and in the log), exit 1. */
   const fatal = (message: string): number => {

@@ -239,6 +239,20 @@ export const KEYS = {
     default: 0,
     help: N_("simulated reordering: probability a datagram is held back behind the next"),
   },
+  // Adversarial mode (dnabot/rogue.ts), for testing: the bot becomes a rogue peer.
+  rogue: {
+    kind: "choice",
+    default: "",
+    choices: ["", "ids", "last", "rsnd", "nack", "beats", "ping", "upld", "malformed"],
+    help: N_("for testing: be a rogue peer sending this attack (see README); empty: a normal bot"),
+  },
+  rogueRate: {
+    kind: "int",
+    default: 1000,
+    min: 0,
+    max: 10_000_000,
+    help: N_("for testing: datagrams per second a rogue sends; 0: as fast as it can"),
+  },
 } as const satisfies KeyTable;
 
 export type Key = keyof typeof KEYS;
