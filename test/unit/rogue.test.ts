@@ -53,10 +53,11 @@ describe("rogue generator", () => {
       const c = parseControl(m);
       expect(c.ok).toBe(true);
       if (!c.ok || c.control.kind !== "RSND") continue;
-      const v = victims.find((x) => x.id === c.control.sender);
+      const ctl = c.control;
+      const v = victims.find((x) => x.id === ctl.sender);
       expect(v).toBeDefined();
-      expect(c.control.seq).toBe((v?.seq ?? 0) + RSND_JUMP);
-      expect(c.control.message.opcode).toBe("BEAT");
+      expect(ctl.seq).toBe((v?.seq ?? 0) + RSND_JUMP);
+      expect(ctl.message.opcode).toBe("BEAT");
     }
   });
 
@@ -65,9 +66,10 @@ describe("rogue generator", () => {
       const c = parseControl(m);
       expect(c.ok && c.control.kind).toBe("NACK");
       if (!c.ok || c.control.kind !== "NACK") continue;
-      const v = victims.find((x) => x.id === c.control.sender);
-      expect(c.control.seq).toBeGreaterThanOrEqual(1);
-      expect(c.control.seq).toBeLessThanOrEqual(v?.seq ?? 0);
+      const ctl = c.control;
+      const v = victims.find((x) => x.id === ctl.sender);
+      expect(ctl.seq).toBeGreaterThanOrEqual(1);
+      expect(ctl.seq).toBeLessThanOrEqual(v?.seq ?? 0);
     }
     // With nobody heard yet, it still sends (to made-up ids).
     const g = new RogueGenerator("nack", seededRng(3), 1024);
