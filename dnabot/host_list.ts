@@ -6,7 +6,7 @@
  * layer, so the keys that set those must agree across the list.
  */
 import { isAbsolute, resolve } from "node:path";
-import type { Config } from "../shared/config.js";
+import { CHANNEL_KEY_NAMES, type Config } from "../shared/config.js";
 
 /** Most bots one host runs: half the id space of the original's naming (65,535 ids), so a new
  *  id is always found quickly. */
@@ -14,30 +14,10 @@ export const MAX_HOST_BOTS = 32_768;
 /** Longest list file read (a line per directory; 32,768 long paths fit easily). */
 export const MAX_LIST_BYTES = 16 * 1024 * 1024;
 
-/** Keys every bot of a host must share: the socket, the wire, the reliability layer, the
- *  loss simulator and the language all belong to the process. */
-export const SHARED_KEYS = [
-  "chanAddr",
-  "chanPort",
-  "chanIface",
-  "chanTTL",
-  "PKT_SIZE",
-  "lang",
-  "reliable",
-  "nackWait",
-  "nackTries",
-  "rsndWait",
-  "nackRate",
-  "rsndRate",
-  "holdCount",
-  "holdTime",
-  "linger",
-  "lossRate",
-  "lossBurst",
-  "lossDir",
-  "dupRate",
-  "reorderRate",
-] as const satisfies readonly (keyof Config)[];
+/** Keys every bot of a host must share: the socket, the wire, the group keys, the reliability
+ *  layer and the loss simulator (the channel's keys, but the seed: each bot has its own stream)
+ *  and the language all belong to the process. */
+export const SHARED_KEYS: readonly (keyof Config)[] = [...CHANNEL_KEY_NAMES.filter((k) => k !== "seed"), "lang"];
 
 export type ListProblem =
   | { kind: "empty" }
@@ -68,7 +48,7 @@ export function parseHostList(text: string, listDir: string): ListResult {
 }
 
 /** The first shared key on which `config` differs from `first`, if any. */
-export function sharedKeyMismatch(first: Config, config: Config): (typeof SHARED_KEYS)[number] | undefined {
+export function sharedKeyMismatch(first: Config, config: Config): keyof Config | undefined {
   return SHARED_KEYS.find((k) => first[k] !== config[k]);
 }
 

@@ -6,11 +6,11 @@
  * bot ends, DIR/exit.json records `{"id","status","reason"}`; when the last has ended the host
  * returns 0. SIGINT/SIGTERM: every bot leaves with reason signal.
  */
-import { appendFileSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { describeConfigError, describeTransportError } from "../shared/cli.js";
+import { describeConfigError, describeTransportError, readIfExists } from "../shared/cli.js";
 import type { Clock } from "../shared/clock.js";
-import { type Config, ConfigError, loadConfig } from "../shared/config.js";
+import { type ChannelConfig, type Config, ConfigError, loadConfig } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
 import { createLogger, type Level, type Logger } from "../shared/log.js";
 import { makeRng, seededRng } from "../shared/random.js";
@@ -26,10 +26,12 @@ export interface HostArgs {
   listFile: string;
   /** Command-line config overrides, without hostList. */
   overrides: Record<string, string>;
-  /** -config FILE: relative to each bot's directory, as for a bot started there. */
+  /** -config FILE (relative to cwd): every bot reads it instead of its own dnabot.ini. */
   configFile: string | undefined;
   fg: boolean;
   level: Level;
+  /** Colour the -fg lines. */
+  colour?: boolean;
 }
 
 export interface HostIo {
@@ -38,28 +40,18 @@ export interface HostIo {
   stderr: NodeJS.WritableStream;
   clock: Clock;
   /** Open the process's endpoint for this (shared) configuration; rejects with a TransportError. */
-  openEndpoint: (config: Config, logger: Logger) => Promise<HostEndpoint>;
+  openEndpoint: (config: ChannelConfig, logger: Logger) => Promise<HostEndpoint>;
   /** Call fn on SIGINT/SIGTERM; returns a function that stops listening. */
   onSignal: (fn: (signal: string) => void) => () => void;
   /** Runs fn after the I/O now pending (setImmediate). */
   defer?: (fn: () => void) => void;
 }
 
-/** A file's text, or undefined when it does not exist (other errors throw). */
-function readIn(dir: string, path: string): string | undefined {
-  try {
-    return readFileSync(resolve(dir, path), "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
-
 /** Load one bot's configuration as `node dnabot` in `dir` would; throws a translated line. */
-function botConfig(dir: string, args: HostArgs): Config {
+function botConfig(dir: string, args: HostArgs, cwd: string): Config {
+  const configFile = args.configFile === undefined ? undefined : resolve(cwd, args.configFile);
   try {
-    return loadConfig({ overrides: args.overrides, configFile: args.configFile, readFile: (p) => readIn(dir, p) })
-      .config;
+    return loadConfig({ overrides: args.overrides, configFile, readFile: (p) => readIfExists(resolve(dir, p)) }).config;
   } catch (e) {
     if (e instanceof ConfigError) throw new Error(`${dir}: ${describeConfigError(PROG, e)}`);
     throw e;
@@ -79,11 +71,11 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
   };
   // The list.
   const listPath = resolve(io.cwd, args.listFile);
-  let text: string;
+  let text: string | undefined;
   try {
-    const st = statSync(listPath);
-    if (!st.isFile() || st.size > MAX_LIST_BYTES) throw new Error(st.isFile() ? "too large" : "not a file");
-    text = readFileSync(listPath, "utf8");
+    if (statSync(listPath).isDirectory()) throw Object.assign(new Error("a directory"), { code: "EISDIR" });
+    text = readIfExists(listPath, MAX_LIST_BYTES);
+    if (text === undefined) throw Object.assign(new Error("no such file"), { code: "ENOENT" });
   } catch (e) {
     say(
       t("{{prog}}: cannot read the host list {{file}}: {{error}}", {
@@ -125,7 +117,7 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
     }
     let config: Config;
     try {
-      config = botConfig(dir, args);
+      config = botConfig(dir, args, io.cwd);
     } catch (e) {
       say((e as Error).message);
       return 2;
@@ -146,7 +138,7 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
   const shared = configs[0] as Config;
 
   const logger = args.fg
-    ? createLogger({ level: args.level, pretty: io.stdout })
+    ? createLogger({ level: args.level, pretty: io.stdout, colour: args.colour })
     : createLogger({ level: args.level, file: join(io.cwd, "dnabot.log") });
   const hostLogger = logger.child({ host: true });
 
@@ -180,7 +172,7 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
       results,
       uploader: tcpUploader({ root: dir }),
       logger: logger.child({}),
-      reloadConfig: () => botConfig(dir, args),
+      reloadConfig: () => botConfig(dir, args, io.cwd),
     });
   });
 

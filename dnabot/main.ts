@@ -14,13 +14,15 @@ import {
   startProgram,
 } from "../shared/cli.js";
 import { type Clock, SystemClock } from "../shared/clock.js";
-import { type Config, ConfigError, loadConfig } from "../shared/config.js";
+import { type ChannelConfig, type Config, ConfigError, KEYS, type KeyTable, loadConfig } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
 import { KEY_FLAGS, keyringLine, keySetup } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
-import { type OpenedChannel, openChannel, type StackDeps, udpTransportFor } from "../shared/open.js";
+import { type OpenedChannel, openChannel, openEndpoint, type StackDeps, udpTransportFor } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
 import { Bot, type ResultsFile } from "./bot.js";
+import type { HostEndpoint } from "./host.js";
+import { runHost } from "./host_main.js";
 import { newName } from "./identity.js";
 import { runRogueProgram } from "./rogue_main.js";
 import { tcpUploader, type Uploader } from "./upload.js";
@@ -29,9 +31,21 @@ export const NAME = "dnabot";
 /** The bot's log file without -fg, in its working directory. */
 export const LOG_FILE = "dnabot.log";
 
+/** The bot's keys, and -hostList=FILE: run a bot per listed directory in this process. */
+export const DNABOT_KEYS = {
+  ...KEYS,
+  hostList: {
+    kind: "string",
+    default: "",
+    help: N_("run one bot per directory listed in this file (one per line), all in this process: a bot host"),
+  },
+} as const satisfies KeyTable;
+
 /** What the bot's wiring uses besides the process; the real ones by default (tests inject). */
 export interface DnabotIO extends ProgramIO {
   openChannel?: (config: Config, id: string, deps: StackDeps) => Promise<OpenedChannel>;
+  /** For -hostList: the process's multi-sender endpoint. */
+  openEndpoint?: (config: ChannelConfig, deps: StackDeps) => Promise<HostEndpoint>;
   clock?: Clock;
   uploader?: Uploader;
 }
@@ -42,6 +56,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       name: NAME,
       summary: N_("A DNABot: a peer on the multicast group that researches, beats and obeys supervisors."),
       flags: KEY_FLAGS,
+      keys: DNABOT_KEYS,
     },
     argv,
     env,
@@ -61,6 +76,34 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     return 2;
   }
   const level = levelFromFlags(prog.flags);
+  const clock = io.clock ?? new SystemClock();
+  if (prog.config.hostList !== "") {
+    const overrides = Object.fromEntries(
+      Object.entries(prog.args.overrides).filter(([k]) => k.toLowerCase() !== "hostlist"),
+    );
+    return runHost(
+      {
+        listFile: prog.config.hostList,
+        overrides,
+        configFile: prog.args.configFile,
+        fg: prog.flags.fg === true,
+        level,
+        colour: colourFor(io.stdout, env),
+      },
+      {
+        cwd: io.cwd,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        clock,
+        openEndpoint: (config, logger) =>
+          io.openEndpoint
+            ? io.openEndpoint(config, { clock, logger, keyring: keys.keyring })
+            : openEndpoint(config, { clock, logger, keyring: keys.keyring }).then((o) => o.endpoint),
+        onSignal: io.onSignal,
+        defer: (fn) => setImmediate(fn),
+      },
+    );
+  }
   const logFile = resolve(io.cwd, LOG_FILE);
   const logger = prog.flags.fg
     ? createLogger({ level, pretty: io.stdout, colour: colourFor(io.stdout, env) })
@@ -69,7 +112,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   if (!prog.flags.fg) for (const w of prog.warnings) logger.warn(describeWarning(w));
 
   if (keys.keyring) logger.info(keyringLine(keys.keyring));
-  const clock = io.clock ?? new SystemClock();
   const rng = makeRng(prog.config.seed);
   const id = newName(rng);
   // Adversarial mode (for testing): a rogue peer instead of a bot.

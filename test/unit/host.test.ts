@@ -8,7 +8,7 @@ import type { ResultsFile } from "../../dnabot/bot.js";
 import { Dispatcher } from "../../dnabot/dispatch.js";
 import { type BotEnding, BotHost, type HostedBot } from "../../dnabot/host.js";
 import type { UploadRequest } from "../../dnabot/upload.js";
-import { Channel, Link } from "../../shared/channel.js";
+import { Channel, Link, PlainEndpoint } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, parseDatagram } from "../../shared/codec.js";
 import { type Config, loadConfig } from "../../shared/config.js";
@@ -16,7 +16,6 @@ import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { SUPERSEDED_OPCODES } from "../../shared/open.js";
 import { seededRng } from "../../shared/random.js";
 import { ReliableEndpoint } from "../../shared/reliable/endpoint.js";
-import { PlainEndpoint } from "../helpers/plain_endpoint.js";
 import { Group, seqsFrom } from "../helpers/reliable_group.js";
 
 const SUPERVISOR = "HUMAN-0a1b";
@@ -35,7 +34,7 @@ interface LogLine {
 function setup(n: number, over: Partial<Config> = {}) {
   const net = new MemoryNetwork();
   const clock = new ManualClock();
-  const endpoint = new PlainEndpoint(net.endpoint(HOST_ADDR));
+  const endpoint = new PlainEndpoint(new Link(net.endpoint(HOST_ADDR)));
   const sup = new Channel(net.endpoint("127.0.0.9"), { id: SUPERVISOR });
   const heard: ChanMessage[] = [];
   sup.on("message", (m) => heard.push(m));

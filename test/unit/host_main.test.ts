@@ -6,16 +6,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import type { HostEndpoint } from "../../dnabot/host.js";
 import { botSeed, MAX_HOST_BOTS, parseHostList, sharedKeyMismatch } from "../../dnabot/host_list.js";
 import { type HostIo, runHost } from "../../dnabot/host_main.js";
-import { Channel } from "../../shared/channel.js";
+import { Channel, Link, PlainEndpoint } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
 import type { ChanMessage } from "../../shared/codec.js";
 import { loadConfig } from "../../shared/config.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { tempDir } from "../helpers/net.js";
-import { PlainEndpoint } from "../helpers/plain_endpoint.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -62,7 +60,7 @@ function world(cwd: string) {
     stdout: out,
     stderr: err,
     clock,
-    openEndpoint: async () => new PlainEndpoint(net.endpoint("127.0.0.2")) as HostEndpoint,
+    openEndpoint: async () => new PlainEndpoint(new Link(net.endpoint("127.0.0.2"))),
     onSignal: (fn) => {
       signal = fn;
       return () => {
