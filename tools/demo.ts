@@ -10,15 +10,17 @@
  *
  * Options that are configuration keys both programs know (-chanPort=, -lang=, ...) go to the
  * bots and the supervisor; anything else (-quiet, -uploadDir=, ...) only to the supervisor.
+ * A program as a function (tools/bin/demo.js launches it).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { ProgramIO } from "../shared/cli.js";
 import { canonicalKey, PRESETS, presetArgs } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
 import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS, SUPERVISOR_OWN_KEYS } from "../supervisor/options.js";
 import { nodeBotCommand, nodeProgramCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
-import { FleetRun, fail } from "./fleet_run.js";
+import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { freeUdpPort } from "./ports.js";
 import { checkBotArgs, initToolLanguage, parseToolArgs } from "./toolargs.js";
@@ -30,148 +32,165 @@ const LIVELY = ["-fg", "-debug", ...presetArgs(PRESETS.demo)];
 /** Seconds before a bot that left is replaced. */
 const RESPAWN_DELAY = 5;
 
-const argv = process.argv.slice(2);
-initToolLanguage(argv);
-const parsed = parseToolArgs(PROG, argv, {
-  flags: [],
-  values: ["bots", "uploadDir"],
-  passFlags: Object.keys(SUPERVISOR_FLAGS),
-  passValues: Object.keys(SUPERVISOR_OWN_KEYS).filter((k) => k !== "uploadDir"),
-});
-if (!parsed.ok) fail(parsed.error, 2);
-const { args } = parsed;
-if (args.flags.has("help") || args.positional.length > 0) {
-  process.stdout.write(
-    `${[
-      t("Usage: npm run demo -- [-bots=N] [options]"),
-      t("Starts {{n}} bots in the background and a supervisor in the foreground on this computer's group.", {
-        n: DEFAULT_BOTS,
-      }),
-      t("The group port is a free one unless -chanPort=N is given; uploads go to the run's uploads folder."),
-      t(
-        "Configuration options (-chanPort=N, -lang=fr, ...) go to both; others (-quiet, -uploadDir=DIR) to the supervisor.",
-      ),
-    ].join("\n")}\n`,
-  );
-  process.exit(args.positional.length > 0 ? 2 : 0);
-}
-const botsText = args.values.get("bots") ?? String(DEFAULT_BOTS);
-const count = Number(botsText);
-if (!/^\d+$/.test(botsText) || count < 1 || count > 50) {
-  fail(t("{{prog}}: -bots must be a whole number from 1 to 50, not {{value}}", { prog: PROG, value: botsText }), 2);
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
+  return runTool(io, () => demo(argv, env, io));
 }
 
-/** The bots' -key=value options go to the bots too (their flags: LIVELY's). */
-const keyOption = (arg: string) => /^-[A-Za-z]\w*=/.test(arg);
-/** The value of -key=value among the options, if given (the last one wins, as for the programs). */
-function given(key: string): string | undefined {
-  const re = new RegExp(`^--?${key}=(.*)$`, "is");
-  return args.botArgs
-    .map((a) => re.exec(a)?.[1])
-    .filter((v) => v !== undefined)
-    .pop();
-}
-
-// A group port of our own unless one was asked for: two demos on one computer never meet.
-const ownPort = given("chanPort") === undefined ? [`-chanPort=${await freeUdpPort()}`] : [];
-const forBots = [...ownPort, ...args.botArgs.filter(keyOption)];
-const checked = checkBotArgs(PROG, [...LIVELY, ...forBots]);
-if (!checked.ok) fail(checked.error, 2);
-const { config } = checked;
-
-const repo = repoRoot();
-const run = new FleetRun(
-  PROG,
-  {
-    count,
-    prefix: "DemoBot",
-    protoDir: join(repo, "proto"),
-    // Staggered lifespans: bots leave (and are replaced) one at a time, every half minute or so.
-    command: (_dir, i) =>
-      nodeBotCommand(repo, [...LIVELY, `-lifespan=${60 + 30 * (1 + ((i - 1) % count))}`, ...forBots]),
-  },
-  // The bots' directories are ours, made in this run: they go at the end; the uploads stay.
-  (r) => {
-    for (const b of r.fleet.bots) rmSync(b.dir, { recursive: true, force: true });
-    if (readdirSync(r.runDir).length === 0) rmSync(r.runDir, { recursive: true, force: true });
-  },
-);
-const { fleet, runDir } = run;
-const uploadDir = resolve(args.values.get("uploadDir") ?? join(runDir, "uploads"));
-/** The bots' keys the supervisor reads (it refuses the others): the group's. */
-function forSupervisor(arg: string): boolean {
-  const m = /^-([A-Za-z]\w*)=/.exec(arg);
-  return m === null || canonicalKey(SUPERVISOR_KEYS, m[1]!) !== undefined;
-}
-const supervisorArgs = [...ownPort, ...args.botArgs.filter(forSupervisor), ...args.passArgs, `-uploadDir=${uploadDir}`];
-
-let supervisor: ChildProcess | undefined;
-process.on("exit", () => {
-  if (supervisor && supervisor.exitCode === null) supervisor.kill("SIGKILL");
-});
-// Ctrl-C at the terminal reaches the supervisor too (same process group): it decides; we follow.
-process.on("SIGINT", () => {});
-for (const sig of ["SIGTERM", "SIGHUP"] as const) {
-  process.on(sig, () => {
-    if (supervisor && supervisor.exitCode === null) supervisor.kill("SIGTERM");
-    else void fleet.stop();
+async function demo(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
+  initToolLanguage(argv, env);
+  const parsed = parseToolArgs(PROG, argv, {
+    flags: [],
+    values: ["bots", "uploadDir"],
+    passFlags: Object.keys(SUPERVISOR_FLAGS),
+    passValues: Object.keys(SUPERVISOR_OWN_KEYS).filter((k) => k !== "uploadDir"),
   });
-}
-
-const group = `${config.chanAddr} port ${config.chanPort}`;
-const watch = [
-  "node supervisor",
-  `-chanPort=${config.chanPort}`,
-  ...(given("chanAddr") !== undefined ? [`-chanAddr=${config.chanAddr}`] : []),
-  ...(given("chanIface") !== undefined ? [`-chanIface=${config.chanIface}`] : []),
-].join(" ");
-process.stdout.write(
-  `${[
-    t("Demo: {{n}} bots join group {{group}} on this computer; their logs are {{logs}} while the demo runs.", {
-      n: count,
-      group,
-      logs: join(runDir, "DemoBotN", OUTPUT_FILE),
-    }),
-    t("Uploads are saved in {{dir}}", { dir: uploadDir }),
-    t("To watch from another terminal: {{command}}", { command: watch }),
-    t("Type HELP for the commands (try PING *, WHO, UPLD <id>, KILL <id>); QUIT or Ctrl-D leaves and stops the bots."),
-  ].join("\n")}\n\n`,
-);
-
-const sup = nodeProgramCommand(repo, join(repo, "supervisor"), supervisorArgs);
-// In the run directory: it reads no dnabot.ini of the user's.
-supervisor = spawn(sup.file, sup.args, {
-  cwd: runDir,
-  env: { ...process.env, MCASTBOTS_PARENT_FD: "3" },
-  stdio: ["inherit", "inherit", "inherit", "pipe"],
-});
-const supervisorEnded = new Promise<number>((done) => {
-  supervisor?.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));
-  supervisor?.once("error", (e) => {
-    process.stderr.write(
-      `${t("{{prog}}: cannot start the supervisor: {{error}}", { prog: PROG, error: e.message })}\n`,
-    );
-    done(1);
-  });
-});
-
-fleet.on("botEnded", (b) => {
-  if (fleet.isStopping) return;
-  setTimeout(() => {
-    fleet
-      .replace(b)
-      .catch((e: Error) =>
-        process.stderr.write(
-          `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog: PROG, name: b.name, error: e.message })}\n`,
+  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
+  const { args } = parsed;
+  if (args.flags.has("help") || args.positional.length > 0) {
+    io.stdout.write(
+      `${[
+        t("Usage: npm run demo -- [-bots=N] [options]"),
+        t("Starts {{n}} bots in the background and a supervisor in the foreground on this computer's group.", {
+          n: DEFAULT_BOTS,
+        }),
+        t("The group port is a free one unless -chanPort=N is given; uploads go to the run's uploads folder."),
+        t(
+          "Configuration options (-chanPort=N, -lang=fr, ...) go to both; others (-quiet, -uploadDir=DIR) to the supervisor.",
         ),
-      );
-  }, RESPAWN_DELAY * 1000).unref();
-});
-void fleet.start();
+      ].join("\n")}\n`,
+    );
+    return args.positional.length > 0 ? 2 : 0;
+  }
+  const botsText = args.values.get("bots") ?? String(DEFAULT_BOTS);
+  const count = Number(botsText);
+  if (!/^\d+$/.test(botsText) || count < 1 || count > 50) {
+    throw new ToolExit(
+      t("{{prog}}: -bots must be a whole number from 1 to 50, not {{value}}", { prog: PROG, value: botsText }),
+      2,
+    );
+  }
 
-const code = await supervisorEnded;
-await fleet.stop();
-process.stdout.write(`${tallyLine(fleet.started, fleet.tally())}\n`);
-if (existsSync(uploadDir) && readdirSync(uploadDir, { withFileTypes: true }).some((e) => e.isFile()))
-  process.stdout.write(`${t("The uploads stay in {{dir}}", { dir: uploadDir })}\n`);
-process.exit(code);
+  /** The bots' -key=value options go to the bots too (their flags: LIVELY's). */
+  const keyOption = (arg: string) => /^-[A-Za-z]\w*=/.test(arg);
+  /** The value of -key=value among the options, if given (the last one wins, as for the programs). */
+  function given(key: string): string | undefined {
+    const re = new RegExp(`^--?${key}=(.*)$`, "is");
+    return args.botArgs
+      .map((a) => re.exec(a)?.[1])
+      .filter((v) => v !== undefined)
+      .pop();
+  }
+
+  // A group port of our own unless one was asked for: two demos on one computer never meet.
+  const ownPort = given("chanPort") === undefined ? [`-chanPort=${await freeUdpPort()}`] : [];
+  const forBots = [...ownPort, ...args.botArgs.filter(keyOption)];
+  const checked = checkBotArgs(PROG, [...LIVELY, ...forBots]);
+  if (!checked.ok) throw new ToolExit(checked.error, 2);
+  const { config } = checked;
+
+  const repo = repoRoot();
+  const run = new FleetRun(
+    PROG,
+    {
+      count,
+      prefix: "DemoBot",
+      protoDir: join(repo, "proto"),
+      // Staggered lifespans: bots leave (and are replaced) one at a time, every half minute or so.
+      command: (_dir, i) =>
+        nodeBotCommand(repo, [...LIVELY, `-lifespan=${60 + 30 * (1 + ((i - 1) % count))}`, ...forBots]),
+    },
+    // The bots' directories are ours, made in this run: they go at the end; the uploads stay.
+    (r) => {
+      for (const b of r.fleet.bots) rmSync(b.dir, { recursive: true, force: true });
+      if (readdirSync(r.runDir).length === 0) rmSync(r.runDir, { recursive: true, force: true });
+    },
+    io,
+    env,
+  );
+  let supervisor: ChildProcess | undefined;
+  try {
+    const { fleet, runDir } = run;
+    const uploadDir = resolve(io.cwd, args.values.get("uploadDir") ?? join(runDir, "uploads"));
+    /** The bots' keys the supervisor reads (it refuses the others): the group's. */
+    function forSupervisor(arg: string): boolean {
+      const m = /^-([A-Za-z]\w*)=/.exec(arg);
+      return m === null || canonicalKey(SUPERVISOR_KEYS, m[1]!) !== undefined;
+    }
+    const supervisorArgs = [
+      ...ownPort,
+      ...args.botArgs.filter(forSupervisor),
+      ...args.passArgs,
+      `-uploadDir=${uploadDir}`,
+    ];
+
+    // Ctrl-C at the terminal reaches the supervisor too (same process group): it decides; we follow.
+    // SIGTERM is passed on to it.
+    const offSignal = io.onSignal((sig) => {
+      if (sig === "SIGINT") return;
+      if (supervisor && supervisor.exitCode === null) supervisor.kill("SIGTERM");
+      else void fleet.stop();
+    });
+
+    const group = `${config.chanAddr} port ${config.chanPort}`;
+    const watch = [
+      "node supervisor",
+      `-chanPort=${config.chanPort}`,
+      ...(given("chanAddr") !== undefined ? [`-chanAddr=${config.chanAddr}`] : []),
+      ...(given("chanIface") !== undefined ? [`-chanIface=${config.chanIface}`] : []),
+    ].join(" ");
+    io.stdout.write(
+      `${[
+        t("Demo: {{n}} bots join group {{group}} on this computer; their logs are {{logs}} while the demo runs.", {
+          n: count,
+          group,
+          logs: join(runDir, "DemoBotN", OUTPUT_FILE),
+        }),
+        t("Uploads are saved in {{dir}}", { dir: uploadDir }),
+        t("To watch from another terminal: {{command}}", { command: watch }),
+        t(
+          "Type HELP for the commands (try PING *, WHO, UPLD <id>, KILL <id>); QUIT or Ctrl-D leaves and stops the bots.",
+        ),
+      ].join("\n")}\n\n`,
+    );
+
+    const sup = nodeProgramCommand(repo, join(repo, "supervisor"), supervisorArgs);
+    // In the run directory: it reads no dnabot.ini of the user's.
+    supervisor = spawn(sup.file, sup.args, {
+      cwd: runDir,
+      env: { ...env, MCASTBOTS_PARENT_FD: "3" },
+      stdio: ["inherit", "inherit", "inherit", "pipe"],
+    });
+    const supervisorEnded = new Promise<number>((done) => {
+      supervisor?.once("exit", (code, signal) => done(code ?? (signal ? 1 : 0)));
+      supervisor?.once("error", (e) => {
+        io.stderr.write(`${t("{{prog}}: cannot start the supervisor: {{error}}", { prog: PROG, error: e.message })}\n`);
+        done(1);
+      });
+    });
+
+    fleet.on("botEnded", (b) => {
+      if (fleet.isStopping) return;
+      setTimeout(() => {
+        fleet
+          .replace(b)
+          .catch((e: Error) =>
+            io.stderr.write(
+              `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog: PROG, name: b.name, error: e.message })}\n`,
+            ),
+          );
+      }, RESPAWN_DELAY * 1000).unref();
+    });
+    void fleet.start();
+
+    const code = await supervisorEnded;
+    await fleet.stop();
+    io.stdout.write(`${tallyLine(fleet.started, fleet.tally())}\n`);
+    if (existsSync(uploadDir) && readdirSync(uploadDir, { withFileTypes: true }).some((e) => e.isFile()))
+      io.stdout.write(`${t("The uploads stay in {{dir}}", { dir: uploadDir })}\n`);
+    offSignal();
+    return code;
+  } finally {
+    if (supervisor && supervisor.exitCode === null && supervisor.signalCode === null) supervisor.kill("SIGKILL");
+    run.close();
+  }
+}

@@ -1,21 +1,39 @@
 /**
  * The run of a fleet tool (spawnBots, the demo, the load report): its own fresh run directory,
- * the fleet made in it, what happens to both however the tool ends, the stop on Ctrl-C /
- * SIGTERM, start failures reported, and the exit status. One copy for the three tools.
+ * the fleet made in it, what happens to both however the tool ends (close(), from the tool's
+ * `finally`), the stop on Ctrl-C / SIGTERM, start failures reported, and the exit status. One
+ * copy for the three tools. Nothing here exits the process.
  */
 import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type { ProgramIO } from "../shared/cli.js";
 import { t } from "../shared/i18n.js";
 import { BotFleet, FleetError, type FleetOptions, makeRunDir } from "./botfleet.js";
 import { fleetErrorText } from "./fleet_text.js";
 
-/** What becomes of the run directory when the tool exits: kept, removed, or the tool decides. */
+/** What becomes of the run directory when the tool ends: kept, removed, or the tool decides. */
 export type RunDirFate = "keep" | "remove" | ((run: FleetRun) => void);
 
-/** Print one line on stderr and exit with this status. */
-export function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(code);
+/** A tool's early end: print this line on stderr and exit with this status. */
+export class ToolExit extends Error {
+  constructor(
+    readonly line: string,
+    readonly status: number,
+  ) {
+    super(line);
+    this.name = "ToolExit";
+  }
 }
+
+/** The system temp directory as the tool's environment names it (TMPDIR), else the default. */
+export function tempBase(env: NodeJS.ProcessEnv): string {
+  return env.TMPDIR && env.TMPDIR !== "" ? env.TMPDIR : tmpdir();
+}
+
+export type RunOptions = Omit<FleetOptions, "runDir" | "protoDir"> & {
+  /** The prototype directory, or a function making one in the run directory. */
+  protoDir: string | undefined | ((runDir: string) => string);
+};
 
 export class FleetRun {
   /** This run's own directory, made now (mkdtemp). */
@@ -23,62 +41,63 @@ export class FleetRun {
   readonly fleet: BotFleet;
   /** Keep the run directory even if its fate is "remove" (e.g. a bot crashed: its output tells why). */
   keep = false;
+  private closed = false;
+  private readonly unsubscribe: (() => void)[] = [];
 
+  /** Make the run directory and the bots' directories; a missing prototype throws ToolExit (1). */
   constructor(
     readonly prog: string,
-    opts: Omit<FleetOptions, "runDir" | "protoDir"> & { protoDir: string | undefined | ((runDir: string) => string) },
+    opts: RunOptions,
     private readonly fate: RunDirFate,
+    private readonly io: ProgramIO,
+    env: NodeJS.ProcessEnv,
   ) {
-    this.runDir = makeRunDir(prog);
-    const protoDir = typeof opts.protoDir === "function" ? opts.protoDir(this.runDir) : opts.protoDir;
-    this.fleet = new BotFleet({ ...opts, protoDir, runDir: this.runDir });
-    // Never leave a bot behind, however we end; then the run directory's fate.
-    process.on("exit", () => {
-      this.fleet.killNow();
-      this.finish();
-    });
-    this.fleet.on("spawnError", (p, err) =>
-      process.stderr.write(
-        `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog, name: p.name, error: err.message })}\n`,
-      ),
-    );
+    this.runDir = makeRunDir(prog, tempBase(env));
     try {
+      const protoDir = typeof opts.protoDir === "function" ? opts.protoDir(this.runDir) : opts.protoDir;
+      this.fleet = new BotFleet({ ...opts, protoDir, runDir: this.runDir });
       this.fleet.prepare();
     } catch (e) {
       // Nothing ran: the run directory (ours, made just now) goes.
-      this.keep = false;
       rmSync(this.runDir, { recursive: true, force: true });
-      if (e instanceof FleetError) fail(fleetErrorText(prog, e), 1);
+      if (e instanceof FleetError) throw new ToolExit(fleetErrorText(prog, e), 1);
       throw e;
     }
-  }
-
-  private finished = false;
-  private finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    if (typeof this.fate === "function") this.fate(this);
-    else if (this.fate === "remove" && !this.keep) rmSync(this.runDir, { recursive: true, force: true });
+    this.fleet.on("spawnError", (p, err) =>
+      io.stderr.write(
+        `${t("{{prog}}: cannot start {{name}}: {{error}}", { prog, name: p.name, error: err.message })}\n`,
+      ),
+    );
   }
 
   /**
-   * SIGINT, SIGTERM, SIGHUP: the first stops every bot cleanly (after `say` returns a line to
-   * print, if any), the next kills them at once.
+   * SIGINT, SIGTERM: the first stops every bot cleanly (after printing what `say` returns, if
+   * anything), the next kills them at once.
    */
   stopOnSignals(say?: () => string | undefined): void {
     let signals = 0;
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-      process.on(sig, () => {
+    this.unsubscribe.push(
+      this.io.onSignal(() => {
         signals++;
         if (signals === 1) {
           const line = say?.();
-          if (line) process.stdout.write(`${line}\n`);
+          if (line) this.io.stdout.write(`${line}\n`);
           void this.fleet.stop();
         } else {
           this.fleet.killNow();
         }
-      });
-    }
+      }),
+    );
+  }
+
+  /** The end of the run, however it ends: no bot left running, then the run directory's fate. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.unsubscribe) off();
+    this.fleet.killNow();
+    if (typeof this.fate === "function") this.fate(this);
+    else if (this.fate === "remove" && !this.keep) rmSync(this.runDir, { recursive: true, force: true });
   }
 
   /** 1 if a bot crashed, had to be SIGKILLed, or could not be started; else 0. */
@@ -86,5 +105,18 @@ export class FleetRun {
     const tally = this.fleet.tally();
     const failedToStart = this.fleet.processes.some((p) => p.pid === undefined && p.ended);
     return tally.crashed + tally.forced > 0 || failedToStart ? 1 : 0;
+  }
+}
+
+/** Run a tool's body: a ToolExit is its line on stderr and its status. */
+export async function runTool(io: ProgramIO, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof ToolExit) {
+      io.stderr.write(`${e.line}\n`);
+      return e.status;
+    }
+    throw e;
   }
 }

@@ -10,18 +10,20 @@
  *
  * -python=DIR runs the original Python bots from a checkout of laranzu/MCastBots instead. Their
  * default interface is the default route's, so this is refused unless every network interface is
- * a loopback one, i.e. inside a private network namespace (`unshare -n`).
+ * a loopback one, i.e. inside a private network namespace (`unshare -n`). A program as a
+ * function (tools/bin/load.js launches it).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { Channel } from "../shared/channel.js";
+import type { ProgramIO } from "../shared/cli.js";
 import { t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
 import { isSupervisorId } from "../shared/protocol.js";
 import { defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
-import { FleetRun, fail } from "./fleet_run.js";
+import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { intervalFor, type LoadResult, ProcTracker, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
@@ -31,313 +33,345 @@ import { checkBotArgs, initToolLanguage, parseToolArgs, sleep } from "./toolargs
 const PROG = "load";
 const MAX_BOTS = 20_000;
 
-const argv = process.argv.slice(2);
-initToolLanguage(argv);
-const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess"] });
-if (!parsed.ok) fail(parsed.error, 2);
-const { args } = parsed;
-if (args.flags.has("help")) {
-  process.stdout.write(
-    `${[
-      t("Usage: npm run load -- N [seconds] [-json] [-perProcess=K] [-python=DIR] [bot options]"),
-      t("Runs N bots on a free port of the loopback group for the given time (default 30 s) and reports"),
-      t("heartbeats received, messages per second, memory and CPU. The bots run with their defaults (heartbeat 10 s)"),
-      t("unless bot options say otherwise; they are packed into bot hosts as spawnBots packs them (-perProcess=K)."),
-      t("-json prints one JSON object instead of the text report."),
-      t("-python=DIR runs the original Python bots from DIR instead, only inside a private network namespace."),
-    ].join("\n")}\n`,
-  );
-  process.exit(0);
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
+  return runTool(io, () => load(argv, env, io));
 }
-const [nText, secondsText = "30"] = args.positional;
-const count = Number(nText);
-const seconds = Number(secondsText);
-if (nText === undefined || !/^\d+$/.test(nText) || count < 1 || count > MAX_BOTS) {
-  fail(t("{{prog}}: give the number of bots, a whole number from 1 to {{max}}", { prog: PROG, max: MAX_BOTS }), 2);
-}
-if (!Number.isFinite(seconds) || seconds <= 0 || args.positional.length > 2) {
-  fail(
-    t("{{prog}}: the duration must be a number of seconds above 0, not {{value}}", { prog: PROG, value: secondsText }),
-    2,
-  );
-}
-const json = args.flags.has("json");
-const pythonDir = args.values.get("python");
-const perText = args.values.get("perProcess");
-if (perText !== undefined && (!/^\d+$/.test(perText) || Number(perText) < 1)) {
-  fail(
-    t("{{prog}}: -perProcess must be a whole number of bots from 1, not {{value}}", { prog: PROG, value: perText }),
-    2,
-  );
-}
-if (pythonDir !== undefined) {
-  if (perText !== undefined && perText !== "1")
-    fail(
-      t("{{prog}}: the original's bots run one per process; -perProcess does not apply to -python", { prog: PROG }),
-      2,
+
+async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
+  initToolLanguage(argv, env);
+  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess"] });
+  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
+  const { args } = parsed;
+  if (args.flags.has("help")) {
+    io.stdout.write(
+      `${[
+        t("Usage: npm run load -- N [seconds] [-json] [-perProcess=K] [-python=DIR] [bot options]"),
+        t("Runs N bots on a free port of the loopback group for the given time (default 30 s) and reports"),
+        t(
+          "heartbeats received, messages per second, memory and CPU. The bots run with their defaults (heartbeat 10 s)",
+        ),
+        t("unless bot options say otherwise; they are packed into bot hosts as spawnBots packs them (-perProcess=K)."),
+        t("-json prints one JSON object instead of the text report."),
+        t("-python=DIR runs the original Python bots from DIR instead, only inside a private network namespace."),
+      ].join("\n")}\n`,
     );
-  const outside = Object.entries(networkInterfaces()).filter(([, addrs]) => addrs?.some((a) => !a.internal));
-  if (outside.length > 0) {
-    fail(
-      t(
-        "{{prog}}: the original's bots would multicast on {{iface}}; run this only inside a private network namespace: unshare -n sh -c 'ip link set lo up; ip route add 224.0.0.0/4 dev lo; npm run load -- ...'",
-        { prog: PROG, iface: outside.map(([name]) => name).join(", ") },
-      ),
+    return 0;
+  }
+  const [nText, secondsText = "30"] = args.positional;
+  const count = Number(nText);
+  const seconds = Number(secondsText);
+  if (nText === undefined || !/^\d+$/.test(nText) || count < 1 || count > MAX_BOTS) {
+    throw new ToolExit(
+      t("{{prog}}: give the number of bots, a whole number from 1 to {{max}}", { prog: PROG, max: MAX_BOTS }),
       2,
     );
   }
-}
-const perProcess = pythonDir !== undefined ? 1 : perText !== undefined ? Number(perText) : defaultPerProcess(count);
-
-const chanPort = await freeUdpPort();
-const filePort = await freeTcpPort();
-// The bots' own options decide heartbeat and backoff; check them once before anything starts.
-const probed = checkBotArgs(PROG, ["-fg", ...args.botArgs]);
-if (!probed.ok) fail(probed.error, 2);
-for (const w of probed.warnings) process.stderr.write(`${w}\n`);
-const probe = probed.config;
-/** Longest wait for every bot to be heard before the measured window starts anyway. */
-const joinTimeout = Math.max(20, probe.backoff + 2 * probe.heartbeat + 10 + count / 200);
-const lifespan = Math.ceil(joinTimeout + seconds) + 60;
-const botArgs = [
-  "-fg",
-  `-lifespan=${lifespan}`,
-  `-chanPort=${chanPort}`,
-  `-filePort=${filePort}`,
-  "-chanIface=127.0.0.1",
-  ...args.botArgs,
-];
-const checked = checkBotArgs(PROG, botArgs);
-if (!checked.ok) fail(checked.error, 2);
-const { config } = checked;
-
-const repo = repoRoot();
-const run = new FleetRun(
-  PROG,
-  {
-    count,
-    prefix: pythonDir !== undefined ? "PyLoadBot" : "LoadBot",
-    // The original's dnabot.ini: bound to loopback whatever else happens.
-    protoDir:
-      pythonDir === undefined
-        ? join(repo, "proto")
-        : (runDir) => {
-            const proto = join(runDir, "proto");
-            mkdirSync(proto);
-            writeFileSync(
-              join(proto, "dnabot.ini"),
-              `[DNABot]\nchanIface = 127.0.0.1\nchanAddr = ${config.chanAddr}\nchanPort = ${config.chanPort}\nfilePort = ${config.filePort}\n`,
-            );
-            return proto;
-          },
-    perProcess,
-    command: () =>
-      pythonDir !== undefined
-        ? {
-            file: "python3",
-            args: ["-m", "DNABot", ...botArgs.filter((a) => a !== "-chanIface=127.0.0.1"), "-chanIface=127.0.0.1"],
-            env: { PYTHONPATH: pythonDir },
-          }
-        : nodeBotCommand(repo, botArgs),
-    hostCommand: (list) => nodeBotCommand(repo, [`-hostList=${list}`, ...botArgs]),
-    // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
-    stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
-    graceMs: 10_000,
-  },
-  // The bots' directories go at the end, unless a bot crashed: its output says why.
-  "remove",
-);
-const { fleet, runDir } = run;
-run.stopOnSignals();
-
-// The recorder: a plain channel (no reliability layer: it only listens and never asks for repairs).
-const transport = udpTransportFor(config);
-try {
-  await transport.ready();
-} catch (e) {
-  fail(t("{{prog}}: cannot join the group: {{error}}", { prog: PROG, error: (e as Error).message }), 1);
-}
-const recorder = new Channel(transport, { id: "LOAD-rec", pktSize: config.PKT_SIZE });
-const traffic = new TrafficRecorder(isSupervisorId);
-let invalid = 0;
-// One bot per process: know a bot by its process (address, send port), which survives a rename;
-// bots in a host share its socket, so there a bot is its id.
-recorder.on("message", (m, from) =>
-  traffic.record(m, performance.now(), perProcess === 1 ? `${from.address}:${from.port}` : m.sender),
-);
-recorder.on("invalid", () => invalid++);
-recorder.on("error", (e) =>
-  fail(t("{{prog}}: the group channel failed: {{error}}", { prog: PROG, error: e.message }), 1),
-);
-
-const tty = Boolean(process.stdout.isTTY) && !json;
-const kind = pythonDir !== undefined ? t("original Python bots") : t("our bots");
-const header = t("Load: {{n}} {{kind}} for {{s}} s on group {{group}} port {{port}} (heartbeat {{h}} s)", {
-  n: count,
-  kind,
-  s: seconds,
-  group: config.chanAddr,
-  port: config.chanPort,
-  h: config.heartbeat,
-});
-// With -json, stdout is the JSON object alone.
-(json ? process.stderr : process.stdout).write(`${header}\n`);
-const startBar = tty
-  ? new cliProgress.SingleBar({ format: `${t("Starting bots")} [{bar}] {value}/{total}` })
-  : undefined;
-startBar?.start(count, 0);
-fleet.on("spawned", (p) => startBar?.increment(p.bots.length));
-
-const procs = new ProcTracker();
-function sampleAll(baseline = false): void {
-  const round = new Map<number, ProcSample>();
-  for (const p of fleet.running) {
-    const s = p.pid !== undefined ? sampleProcess(p.pid) : undefined;
-    if (s && p.pid !== undefined) round.set(p.pid, s);
+  if (!Number.isFinite(seconds) || seconds <= 0 || args.positional.length > 2) {
+    throw new ToolExit(
+      t("{{prog}}: the duration must be a number of seconds above 0, not {{value}}", {
+        prog: PROG,
+        value: secondsText,
+      }),
+      2,
+    );
   }
-  if (baseline) procs.baseline(round, performance.now());
-  else procs.round(round, performance.now());
-}
-const sampler = setInterval(sampleAll, 1000);
+  const json = args.flags.has("json");
+  const pythonDir = args.values.get("python");
+  const perText = args.values.get("perProcess");
+  if (perText !== undefined && (!/^\d+$/.test(perText) || Number(perText) < 1)) {
+    throw new ToolExit(
+      t("{{prog}}: -perProcess must be a whole number of bots from 1, not {{value}}", { prog: PROG, value: perText }),
+      2,
+    );
+  }
+  if (pythonDir !== undefined) {
+    if (perText !== undefined && perText !== "1")
+      throw new ToolExit(
+        t("{{prog}}: the original's bots run one per process; -perProcess does not apply to -python", { prog: PROG }),
+        2,
+      );
+    const outside = Object.entries(networkInterfaces()).filter(([, addrs]) => addrs?.some((a) => !a.internal));
+    if (outside.length > 0) {
+      throw new ToolExit(
+        t(
+          "{{prog}}: the original's bots would multicast on {{iface}}; run this only inside a private network namespace: unshare -n sh -c 'ip link set lo up; ip route add 224.0.0.0/4 dev lo; npm run load -- ...'",
+          { prog: PROG, iface: outside.map(([name]) => name).join(", ") },
+        ),
+        2,
+      );
+    }
+  }
+  const perProcess = pythonDir !== undefined ? 1 : perText !== undefined ? Number(perText) : defaultPerProcess(count);
 
-const tStart = performance.now();
-await fleet.start();
-startBar?.stop();
-// Joining: until every bot has been heard (or joinTimeout); then the measured window.
-const joinBar = tty ? new cliProgress.SingleBar({ format: `${t("Bots heard")} [{bar}] {value}/{total}` }) : undefined;
-joinBar?.start(fleet.started, 0);
-while (!fleet.isStopping && traffic.botsHeard() < fleet.started && performance.now() - tStart < joinTimeout * 1000) {
-  await sleep(100);
-  joinBar?.update(traffic.botsHeard());
-}
-joinBar?.stop();
-const joinedIn = (performance.now() - tStart) / 1000;
-const heardAtStart = traffic.botsHeard();
-sampleAll(true);
-const t0 = performance.now();
-const cpu0 = process.cpuUsage();
-const runBar = tty ? new cliProgress.SingleBar({ format: `${t("Running")} [{bar}] {value}/{total} s` }) : undefined;
-runBar?.start(Math.ceil(seconds), 0);
-while (!fleet.isStopping && performance.now() - t0 < seconds * 1000) {
-  await sleep(Math.min(1000, seconds * 1000 - (performance.now() - t0)));
-  runBar?.update(Math.min(Math.ceil(seconds), Math.round((performance.now() - t0) / 1000)));
-}
-runBar?.stop();
-const tEnd = performance.now();
-sampleAll();
-clearInterval(sampler);
-const recorderCpu = process.cpuUsage(cpu0);
-const ranFor = (tEnd - t0) / 1000;
-const heartbeatMs = config.heartbeat * 1000;
-const window = traffic.summary(
-  t0,
-  tEnd,
-  heartbeatMs,
-  Math.max(0, fleet.started - traffic.botsHeard()),
-  Math.max(0, Math.floor(ranFor / config.heartbeat)),
-);
-const step = intervalFor(ranFor);
-const series = traffic.series(t0, tEnd, step * 1000, heartbeatMs);
-procs.fill(series, t0);
-
-await fleet.stop();
-await sleep(500); // last EXITs in flight
-await recorder.close();
-
-const tally = fleet.tally();
-const crashed = tally.crashed + tally.forced;
-run.keep = crashed > 0;
-const proc = procs.summary();
-const started = fleet.started;
-const result: LoadResult = {
-  kind: pythonDir !== undefined ? "python" : "ours",
-  bots: count,
-  botsStarted: started,
-  processes: fleet.processesStarted,
-  perProcess: fleet.perProcess,
-  seconds: ranFor,
-  heartbeat: config.heartbeat,
-  joinSeconds: joinedIn,
-  botsHeard: traffic.botsHeard(),
-  botsHeardAtStart: heardAtStart,
-  heartbeatsExpected: window.beatsExpected,
-  heartbeatsReceived: window.beatsReceived,
-  worstBotRatio: window.worstBotRatio,
-  sequenceGaps: window.seqLost,
-  sequenceSpan: window.seqSpan,
-  messages: window.messages,
-  messagesPerSecond: window.messages / ranFor,
-  byOpcode: window.byOpcode,
-  malformed: invalid,
-  peakRssBytes: proc.peakTotalRssKb * 1024,
-  rssBytesPerBot: started > 0 ? (proc.peakTotalRssKb * 1024) / started : 0,
-  cpuSeconds: proc.cpuSinceBaseline,
-  cpuSecondsBefore: proc.cpuSeconds - proc.cpuSinceBaseline,
-  recorderCpuSeconds: (recorderCpu.user + recorderCpu.system) / 1e6,
-  crashed,
-  endings: tally,
-  intervalSeconds: step,
-  series,
-};
-
-if (json) {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-} else {
-  const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
-  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-  const lines = [
-    t("Bots started:            {{n}} of {{want}}, in {{procs}} processes", {
-      n: started,
-      want: count,
-      procs: result.processes,
-    }),
-    t("Bots heard on the group: {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began)", {
-      n: result.botsHeard,
-      atStart: heardAtStart,
-      s: joinedIn.toFixed(1),
-    }),
-    t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
-      got: result.heartbeatsReceived,
-      exp: result.heartbeatsExpected,
-      pct: pct(result.heartbeatsReceived, result.heartbeatsExpected),
-      worst: (100 * result.worstBotRatio).toFixed(1),
-    }),
-    t("Sequence gaps:           {{lost}} of {{span}} sequenced messages never arrived ({{pct}}%)", {
-      lost: result.sequenceGaps,
-      span: result.sequenceSpan,
-      pct: pct(result.sequenceGaps, result.sequenceSpan),
-    }),
-    t("Messages:                {{n}} in {{s}} s = {{rate}}/s; whole run by kind: {{ops}}; {{invalid}} malformed", {
-      n: result.messages,
-      s: ranFor.toFixed(1),
-      rate: result.messagesPerSecond.toFixed(1),
-      ops: Object.entries(result.byOpcode)
-        .sort()
-        .map(([op, n]) => `${op} ${n}`)
-        .join(", "),
-      invalid,
-    }),
-    t(
-      "Memory of the bots:      peak {{total}} MB in total, {{perBot}} kB per bot; per process {{max}} MB at most (VmHWM)",
-      {
-        total: mb(result.peakRssBytes),
-        perBot: (result.rssBytesPerBot / 1024).toFixed(0),
-        max: (proc.maxProcHwmKb / 1024).toFixed(1),
-      },
-    ),
-    t(
-      "CPU of the bots:         {{s}} s in the window = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s before it",
-      {
-        s: result.cpuSeconds.toFixed(2),
-        core: ((100 * result.cpuSeconds) / ranFor).toFixed(1),
-        perBot: started > 0 ? ((1000 * result.cpuSeconds) / started / ranFor).toFixed(3) : "-",
-        startup: result.cpuSecondsBefore.toFixed(2),
-      },
-    ),
-    t("CPU of the recorder:     {{s}} s", { s: result.recorderCpuSeconds.toFixed(2) }),
-    tallyLine(started, tally),
+  const chanPort = await freeUdpPort();
+  const filePort = await freeTcpPort();
+  // The bots' own options decide heartbeat and backoff; check them once before anything starts.
+  const probed = checkBotArgs(PROG, ["-fg", ...args.botArgs]);
+  if (!probed.ok) throw new ToolExit(probed.error, 2);
+  for (const w of probed.warnings) io.stderr.write(`${w}\n`);
+  const probe = probed.config;
+  /** Longest wait for every bot to be heard before the measured window starts anyway. */
+  const joinTimeout = Math.max(20, probe.backoff + 2 * probe.heartbeat + 10 + count / 200);
+  const lifespan = Math.ceil(joinTimeout + seconds) + 60;
+  const botArgs = [
+    "-fg",
+    `-lifespan=${lifespan}`,
+    `-chanPort=${chanPort}`,
+    `-filePort=${filePort}`,
+    "-chanIface=127.0.0.1",
+    ...args.botArgs,
   ];
-  if (run.keep) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));
-  process.stdout.write(`${lines.join("\n")}\n`);
+  const checked = checkBotArgs(PROG, botArgs);
+  if (!checked.ok) throw new ToolExit(checked.error, 2);
+  const { config } = checked;
+
+  const repo = repoRoot();
+  const run = new FleetRun(
+    PROG,
+    {
+      count,
+      prefix: pythonDir !== undefined ? "PyLoadBot" : "LoadBot",
+      // The original's dnabot.ini: bound to loopback whatever else happens.
+      protoDir:
+        pythonDir === undefined
+          ? join(repo, "proto")
+          : (runDir) => {
+              const proto = join(runDir, "proto");
+              mkdirSync(proto);
+              writeFileSync(
+                join(proto, "dnabot.ini"),
+                `[DNABot]\nchanIface = 127.0.0.1\nchanAddr = ${config.chanAddr}\nchanPort = ${config.chanPort}\nfilePort = ${config.filePort}\n`,
+              );
+              return proto;
+            },
+      perProcess,
+      command: () =>
+        pythonDir !== undefined
+          ? {
+              file: "python3",
+              args: ["-m", "DNABot", ...botArgs.filter((a) => a !== "-chanIface=127.0.0.1"), "-chanIface=127.0.0.1"],
+              env: { PYTHONPATH: pythonDir },
+            }
+          : nodeBotCommand(repo, botArgs),
+      hostCommand: (list) => nodeBotCommand(repo, [`-hostList=${list}`, ...botArgs]),
+      // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
+      stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
+      graceMs: 10_000,
+    },
+    // The bots' directories go at the end, unless a bot crashed: its output says why.
+    "remove",
+    io,
+    env,
+  );
+  try {
+    const { fleet, runDir } = run;
+    run.stopOnSignals();
+
+    // The recorder: a plain channel (no reliability layer: it only listens and never asks for repairs).
+    const transport = udpTransportFor(config);
+    try {
+      await transport.ready();
+    } catch (e) {
+      throw new ToolExit(
+        t("{{prog}}: cannot join the group: {{error}}", { prog: PROG, error: (e as Error).message }),
+        1,
+      );
+    }
+    const recorder = new Channel(transport, { id: "LOAD-rec", pktSize: config.PKT_SIZE });
+    const traffic = new TrafficRecorder(isSupervisorId);
+    let invalid = 0;
+    // One bot per process: know a bot by its process (address, send port), which survives a rename;
+    // bots in a host share its socket, so there a bot is its id.
+    recorder.on("message", (m, from) =>
+      traffic.record(m, performance.now(), perProcess === 1 ? `${from.address}:${from.port}` : m.sender),
+    );
+    recorder.on("invalid", () => invalid++);
+    // A failing group channel ends the run (the bots are stopped) with status 1.
+    let channelError: string | undefined;
+    recorder.on("error", (e) => {
+      channelError ??= t("{{prog}}: the group channel failed: {{error}}", { prog: PROG, error: e.message });
+      void fleet.stop();
+    });
+
+    const tty = Boolean(io.stdout.isTTY) && !json;
+    const kind = pythonDir !== undefined ? t("original Python bots") : t("our bots");
+    const header = t("Load: {{n}} {{kind}} for {{s}} s on group {{group}} port {{port}} (heartbeat {{h}} s)", {
+      n: count,
+      kind,
+      s: seconds,
+      group: config.chanAddr,
+      port: config.chanPort,
+      h: config.heartbeat,
+    });
+    // With -json, stdout is the JSON object alone.
+    (json ? io.stderr : io.stdout).write(`${header}\n`);
+    const startBar = tty
+      ? new cliProgress.SingleBar({ format: `${t("Starting bots")} [{bar}] {value}/{total}` })
+      : undefined;
+    startBar?.start(count, 0);
+    fleet.on("spawned", (p) => startBar?.increment(p.bots.length));
+
+    const procs = new ProcTracker();
+    function sampleAll(baseline = false): void {
+      const round = new Map<number, ProcSample>();
+      for (const p of fleet.running) {
+        const s = p.pid !== undefined ? sampleProcess(p.pid) : undefined;
+        if (s && p.pid !== undefined) round.set(p.pid, s);
+      }
+      if (baseline) procs.baseline(round, performance.now());
+      else procs.round(round, performance.now());
+    }
+    const sampler = setInterval(sampleAll, 1000);
+
+    const tStart = performance.now();
+    await fleet.start();
+    startBar?.stop();
+    // Joining: until every bot has been heard (or joinTimeout); then the measured window.
+    const joinBar = tty
+      ? new cliProgress.SingleBar({ format: `${t("Bots heard")} [{bar}] {value}/{total}` })
+      : undefined;
+    joinBar?.start(fleet.started, 0);
+    while (
+      !fleet.isStopping &&
+      traffic.botsHeard() < fleet.started &&
+      performance.now() - tStart < joinTimeout * 1000
+    ) {
+      await sleep(100);
+      joinBar?.update(traffic.botsHeard());
+    }
+    joinBar?.stop();
+    const joinedIn = (performance.now() - tStart) / 1000;
+    const heardAtStart = traffic.botsHeard();
+    sampleAll(true);
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const runBar = tty ? new cliProgress.SingleBar({ format: `${t("Running")} [{bar}] {value}/{total} s` }) : undefined;
+    runBar?.start(Math.ceil(seconds), 0);
+    while (!fleet.isStopping && performance.now() - t0 < seconds * 1000) {
+      await sleep(Math.min(1000, seconds * 1000 - (performance.now() - t0)));
+      runBar?.update(Math.min(Math.ceil(seconds), Math.round((performance.now() - t0) / 1000)));
+    }
+    runBar?.stop();
+    const tEnd = performance.now();
+    sampleAll();
+    clearInterval(sampler);
+    const recorderCpu = process.cpuUsage(cpu0);
+    const ranFor = (tEnd - t0) / 1000;
+    const heartbeatMs = config.heartbeat * 1000;
+    const window = traffic.summary(
+      t0,
+      tEnd,
+      heartbeatMs,
+      Math.max(0, fleet.started - traffic.botsHeard()),
+      Math.max(0, Math.floor(ranFor / config.heartbeat)),
+    );
+    const step = intervalFor(ranFor);
+    const series = traffic.series(t0, tEnd, step * 1000, heartbeatMs);
+    procs.fill(series, t0);
+
+    await fleet.stop();
+    await sleep(500); // last EXITs in flight
+    await recorder.close();
+
+    const tally = fleet.tally();
+    const crashed = tally.crashed + tally.forced;
+    run.keep = crashed > 0;
+    const proc = procs.summary();
+    const started = fleet.started;
+    const result: LoadResult = {
+      kind: pythonDir !== undefined ? "python" : "ours",
+      bots: count,
+      botsStarted: started,
+      processes: fleet.processesStarted,
+      perProcess: fleet.perProcess,
+      seconds: ranFor,
+      heartbeat: config.heartbeat,
+      joinSeconds: joinedIn,
+      botsHeard: traffic.botsHeard(),
+      botsHeardAtStart: heardAtStart,
+      heartbeatsExpected: window.beatsExpected,
+      heartbeatsReceived: window.beatsReceived,
+      worstBotRatio: window.worstBotRatio,
+      sequenceGaps: window.seqLost,
+      sequenceSpan: window.seqSpan,
+      messages: window.messages,
+      messagesPerSecond: window.messages / ranFor,
+      byOpcode: window.byOpcode,
+      malformed: invalid,
+      peakRssBytes: proc.peakTotalRssKb * 1024,
+      rssBytesPerBot: started > 0 ? (proc.peakTotalRssKb * 1024) / started : 0,
+      cpuSeconds: proc.cpuSinceBaseline,
+      cpuSecondsBefore: proc.cpuSeconds - proc.cpuSinceBaseline,
+      recorderCpuSeconds: (recorderCpu.user + recorderCpu.system) / 1e6,
+      crashed,
+      endings: tally,
+      intervalSeconds: step,
+      series,
+    };
+
+    if (json) {
+      io.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
+      const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+      const lines = [
+        t("Bots started:            {{n}} of {{want}}, in {{procs}} processes", {
+          n: started,
+          want: count,
+          procs: result.processes,
+        }),
+        t("Bots heard on the group: {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began)", {
+          n: result.botsHeard,
+          atStart: heardAtStart,
+          s: joinedIn.toFixed(1),
+        }),
+        t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
+          got: result.heartbeatsReceived,
+          exp: result.heartbeatsExpected,
+          pct: pct(result.heartbeatsReceived, result.heartbeatsExpected),
+          worst: (100 * result.worstBotRatio).toFixed(1),
+        }),
+        t("Sequence gaps:           {{lost}} of {{span}} sequenced messages never arrived ({{pct}}%)", {
+          lost: result.sequenceGaps,
+          span: result.sequenceSpan,
+          pct: pct(result.sequenceGaps, result.sequenceSpan),
+        }),
+        t("Messages:                {{n}} in {{s}} s = {{rate}}/s; whole run by kind: {{ops}}; {{invalid}} malformed", {
+          n: result.messages,
+          s: ranFor.toFixed(1),
+          rate: result.messagesPerSecond.toFixed(1),
+          ops: Object.entries(result.byOpcode)
+            .sort()
+            .map(([op, n]) => `${op} ${n}`)
+            .join(", "),
+          invalid,
+        }),
+        t(
+          "Memory of the bots:      peak {{total}} MB in total, {{perBot}} kB per bot; per process {{max}} MB at most (VmHWM)",
+          {
+            total: mb(result.peakRssBytes),
+            perBot: (result.rssBytesPerBot / 1024).toFixed(0),
+            max: (proc.maxProcHwmKb / 1024).toFixed(1),
+          },
+        ),
+        t(
+          "CPU of the bots:         {{s}} s in the window = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s before it",
+          {
+            s: result.cpuSeconds.toFixed(2),
+            core: ((100 * result.cpuSeconds) / ranFor).toFixed(1),
+            perBot: started > 0 ? ((1000 * result.cpuSeconds) / started / ranFor).toFixed(3) : "-",
+            startup: result.cpuSecondsBefore.toFixed(2),
+          },
+        ),
+        t("CPU of the recorder:     {{s}} s", { s: result.recorderCpuSeconds.toFixed(2) }),
+        tallyLine(started, tally),
+      ];
+      if (run.keep) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));
+      io.stdout.write(`${lines.join("\n")}\n`);
+    }
+    if (channelError) throw new ToolExit(channelError, 1);
+    return run.status();
+  } finally {
+    run.close();
+  }
 }
-process.exit(run.status());

@@ -67,12 +67,12 @@ export function parseToolArgs(prog: string, argv: readonly string[], spec: ToolS
 }
 
 /** Language for the tool's own messages: -lang=xx among the options, else the environment. */
-export function initToolLanguage(argv: readonly string[]): void {
+export function initToolLanguage(argv: readonly string[], env: NodeJS.ProcessEnv): void {
   const lang = argv
     .map((a) => /^--?lang=(.*)$/is.exec(a)?.[1])
     .filter((v) => v !== undefined)
     .pop();
-  initI18n(resolveLang(lang, process.env));
+  initI18n(resolveLang(lang, env));
 }
 
 /**

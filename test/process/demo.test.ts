@@ -18,14 +18,9 @@ describe("demo", () => {
   it("runs on its own port, replaces a KILLed bot in a new directory, counts each bot once, keeps the uploads", async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);
-    const run = runTool(
-      "dist/tools/demo.js",
-      ["-bots=2", `-filePort=${await freeTcpPort()}`, "-backoff=0.2"],
-      tmp.dir,
-      {
-        stdin: "pipe",
-      },
-    );
+    const run = runTool("tools/bin/demo.js", ["-bots=2", `-filePort=${await freeTcpPort()}`, "-backoff=0.2"], tmp.dir, {
+      stdin: "pipe",
+    });
     cleanups.push(() => run.child.kill("SIGKILL"));
 
     // The screen says how to watch from another terminal, and where the uploads go.

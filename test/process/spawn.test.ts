@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
 import { alive, listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
 
-const SPAWN = "dist/tools/spawnBots.js";
+const SPAWN = "tools/bin/spawnBots.js";
 
 function botPids(output: string): number[] {
   return [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));

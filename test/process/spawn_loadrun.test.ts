@@ -13,7 +13,7 @@ describe("load report", () => {
   it("runs 3 bots for 2 s on a free port and reports what it saw", async () => {
     const tmp = tempDir();
     try {
-      const run = runTool("dist/tools/load.js", ["3", "2", ...QUICK], tmp.dir);
+      const run = runTool("tools/bin/load.js", ["3", "2", ...QUICK], tmp.dir);
       const { code } = await run.exited;
       const out = run.output();
       expect(code, out).toBe(0);
@@ -33,7 +33,7 @@ describe("load report", () => {
   it("-json prints one JSON object with the figures and the time series", async () => {
     const tmp = tempDir();
     try {
-      const run = runTool("dist/tools/load.js", ["2", "3", "-json", ...QUICK], tmp.dir);
+      const run = runTool("tools/bin/load.js", ["2", "3", "-json", ...QUICK], tmp.dir);
       let stdout = "";
       run.child.stdout?.on("data", (d) => {
         stdout += d;
@@ -67,7 +67,7 @@ describe("load report", () => {
   it.runIf(onRealNetwork)("refuses to run the original's bots outside a private network namespace", async () => {
     const tmp = tempDir();
     try {
-      const run = runTool("dist/tools/load.js", ["1", "1", `-python=${tmp.dir}`], tmp.dir);
+      const run = runTool("tools/bin/load.js", ["1", "1", `-python=${tmp.dir}`], tmp.dir);
       const { code } = await run.exited;
       expect(code).toBe(2);
       expect(run.output()).toMatch(/unshare -n/);

@@ -1,7 +1,9 @@
 /** The pure parts of the fleet tools: names, endings, directory safety, argument splitting. */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { Readable, Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import type { ProgramIO } from "../../shared/cli.js";
 import {
   BotFleet,
   botDirName,
@@ -17,7 +19,10 @@ import {
   packBots,
   parseExitRecord,
 } from "../../tools/botfleet.js";
+import { main as demoMain } from "../../tools/demo.js";
+import { main as loadMain } from "../../tools/load.js";
 import { parseCpuTicks, parseStatusKb } from "../../tools/procstats.js";
+import { main as spawnBotsMain } from "../../tools/spawnBots.js";
 import { checkBotArgs, parseToolArgs, withDefaultLogFlags } from "../../tools/toolargs.js";
 import { tempDir } from "../helpers/net.js";
 
@@ -275,5 +280,61 @@ describe("/proc parsing", () => {
   it("adds utime and stime, even when the command name has spaces and parentheses", () => {
     const stat = "1234 (node (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 0 0";
     expect(parseCpuTicks(stat)).toBe(300);
+  });
+});
+
+describe("the tools as functions: main(argv, env, io) → exit status", () => {
+  function io(): ProgramIO & { out: () => string; err: () => string } {
+    let out = "";
+    let err = "";
+    const sink = (add: (s: string) => void) =>
+      new Writable({
+        write(chunk, _enc, done) {
+          add(String(chunk));
+          done();
+        },
+      });
+    return {
+      stdout: sink((s) => {
+        out += s;
+      }),
+      stderr: sink((s) => {
+        err += s;
+      }),
+      stdin: Readable.from([]),
+      cwd: process.cwd(),
+      onSignal: () => () => {},
+      out: () => out,
+      err: () => err,
+    };
+  }
+  const env = { LANG: "C" };
+
+  it("-help prints the usage and returns 0; mistakes are one line and 2, nothing made", async () => {
+    const tmp = tempDir();
+    try {
+      const e = { ...env, TMPDIR: tmp.dir };
+      for (const [main, name] of [
+        [spawnBotsMain, "spawnBots"],
+        [loadMain, "load"],
+        [demoMain, "demo"],
+      ] as const) {
+        const help = io();
+        expect(await main(["-help"], e, help), name).toBe(0);
+        expect(help.out()).toMatch(/^Usage: /);
+        const typo = io();
+        expect(await main(["3", "-lifespna=5"], e, typo), name).toBe(2);
+        expect(typo.err()).toMatch(/unknown option -lifespna/);
+        expect(typo.err().trim().split("\n")).toHaveLength(1);
+      }
+      const zero = io();
+      expect(await spawnBotsMain(["0"], e, zero)).toBe(2);
+      expect(zero.err()).toMatch(/whole number from 1 to 20000/);
+      const bad = io();
+      expect(await spawnBotsMain(["2", "-perProcess=0"], e, bad)).toBe(2);
+      expect(readdirSync(tmp.dir)).toEqual([]);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

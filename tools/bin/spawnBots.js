@@ -1,3 +1,7 @@
 #!/usr/bin/env node
-// Launcher for `npx spawnBots`: the program is built into dist/ by `npm install` (prepare runs tsc).
-import "../../dist/tools/spawnBots.js";
+// Launcher of `npm run spawnBots` and the mcastbots-spawnbots command: runs the program built
+// into dist/ by `npm install` (the prepare script runs tsc) and exits with its status.
+import { processIO } from "../../dist/shared/cli.js";
+import { main } from "../../dist/tools/spawnBots.js";
+
+process.exit(await main(process.argv.slice(2), process.env, processIO()));
