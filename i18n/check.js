@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 // `npm run i18n:check`: fails (exit 1) when the code translates a string that is missing from the
-// English or the French catalogue, when a French value is empty, or when a translation lacks a
-// {{placeholder}} of its key. It reads the code with the extraction's own lexer settings
-// (i18next-parser.config.js) and never writes the catalogues; `npm run i18n:extract` updates them.
+// English or the French catalogue (a plural: one of its forms, key_one, key_other, key_many in
+// French), when a French value is empty, or when a translation lacks a {{placeholder}} of its key.
+// It reads the code with the extraction's own lexer settings (i18next-parser.config.js) and never
+// writes the catalogues; `npm run i18n:extract` updates them.
+//
+// Then it runs the built programs in-process (dist/, so `npm run i18n:check` builds first) in
+// English and in French: -help and the one-line refusals, line by line. A French line equal to
+// the English one that still holds English words fails the check: it catches a string left
+// untranslated and a string translated before the language was chosen (at import time).
 //
 //   node i18n/check.js [--root DIR] [--locales DIR]
-//     --root     repository root whose dnabot/ supervisor/ shared/ tools/ are scanned (default: ..)
+//     --root     repository root whose dnabot/ supervisor/ shared/ tools/ are scanned, and whose
+//                dist/ holds the built programs (default: ..; no dist/ there: outputs not run)
 //     --locales  folder holding <lang>/translation.json (default: i18n/locales)
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parser as Parser } from "i18next-parser";
-import config, { LOCALES, SCAN_DIRS } from "./i18next-parser.config.js";
+import config, { LOCALES, pluralForms, SCAN_DIRS } from "./i18next-parser.config.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -30,11 +37,12 @@ function tsFiles(dir) {
   });
 }
 
-/** Keys the code translates, each with the files that use it. */
+/** Keys the code translates, each with the files that use it, and which are plurals ({ count }). */
 export function usedKeys(root) {
   const parser = new Parser({ lexers: config.lexers });
   parser.on("warning", () => {}); // t(variable): the data it holds is marked with N_() instead
   const used = new Map();
+  const plurals = new Set();
   for (const dir of SCAN_DIRS) {
     for (const file of tsFiles(join(root, dir))) {
       for (const entry of parser.parse(readFileSync(file, "utf8"), file)) {
@@ -42,14 +50,16 @@ export function usedKeys(root) {
         const files = used.get(entry.key) ?? new Set();
         files.add(relative(root, file));
         used.set(entry.key, files);
+        if (entry.count !== undefined) plurals.add(entry.key);
       }
     }
   }
-  return used;
+  return Object.assign(used, { plurals });
 }
 
+/** The {{names}} of a string ({{n, number}} counts as n). */
 function placeholders(s) {
-  return [...s.matchAll(/\{\{\s*([\w.]+)\s*\}\}/g)].map((m) => m[1]).sort();
+  return [...s.matchAll(/\{\{\s*([\w.]+)\s*(?:,[^}]*)?\}\}/g)].map((m) => m[1]).sort();
 }
 
 /** Problems (each one line) and notes (unused keys), comparing the code with the catalogues. */
@@ -66,21 +76,27 @@ export function check(root, localesDir) {
       problems.push(`${lang}: cannot read ${path}: ${e.message}`);
       continue;
     }
+    const forms = pluralForms(lang);
+    const inCatalogue = new Set();
     for (const [key, files] of used) {
       const where = [...files].join(", ");
-      if (!Object.hasOwn(catalogue, key)) {
-        problems.push(`${lang}: missing ${JSON.stringify(key)} (used in ${where})`);
-        continue;
-      }
-      const value = catalogue[key];
-      if (typeof value !== "string" || value.trim() === "") {
-        problems.push(`${lang}: empty translation of ${JSON.stringify(key)} (used in ${where})`);
-      } else if (placeholders(value).join() !== placeholders(key).join()) {
-        problems.push(`${lang}: placeholders differ in ${JSON.stringify(value)} for ${JSON.stringify(key)}`);
+      const entries = used.plurals.has(key) ? forms.map((f) => `${key}_${f}`) : [key];
+      for (const entry of entries) {
+        inCatalogue.add(entry);
+        if (!Object.hasOwn(catalogue, entry)) {
+          problems.push(`${lang}: missing ${JSON.stringify(entry)} (used in ${where})`);
+          continue;
+        }
+        const value = catalogue[entry];
+        if (typeof value !== "string" || value.trim() === "") {
+          problems.push(`${lang}: empty translation of ${JSON.stringify(entry)} (used in ${where})`);
+        } else if (placeholders(value).join() !== placeholders(key).join()) {
+          problems.push(`${lang}: placeholders differ in ${JSON.stringify(value)} for ${JSON.stringify(entry)}`);
+        }
       }
     }
     for (const [key, value] of Object.entries(catalogue)) {
-      if (used.has(key)) continue;
+      if (inCatalogue.has(key)) continue;
       notes.push(`${lang}: ${JSON.stringify(key)} is not used by the code (npm run i18n:extract drops it)`);
       if (lang !== "en" && (typeof value !== "string" || value.trim() === "")) {
         problems.push(`${lang}: empty translation of ${JSON.stringify(key)}`);
@@ -88,6 +104,79 @@ export function check(root, localesDir) {
     }
   }
   return { used: used.size, problems, notes };
+}
+
+/** Output to compare: each program with these arguments, in English and in French. */
+const OUTPUT_CASES = [["-help"], ["-debgu"], ["stray"], ["-chanPort=70000"], ["-heartbeat=0"], ["-config"]];
+
+/** A stream that keeps what is written. */
+function sink() {
+  let text = "";
+  return {
+    isTTY: false,
+    write: (chunk) => {
+      text += String(chunk);
+      return true;
+    },
+    text: () => text,
+  };
+}
+
+/**
+ * A line of French output that is still English: equal to the English line and holding an
+ * English word once the names that stay as they are (options, keys, values, paths, file names,
+ * upper-case labels) are taken out.
+ */
+export function englishLeft(enLine, frLine, names) {
+  if (enLine !== frLine) return false;
+  const words = enLine
+    .replace(/"[^"]*"/g, " ")
+    .replace(/\[[^\]]*\]/g, " ")
+    .replace(/(^|\s)-+[\w=.:/-]*/g, " ")
+    .replace(/[\w.-]*[/.][\w./-]*/g, " ")
+    .split(/[^A-Za-z_]+/)
+    .filter((w) => w.length >= 3 && !names.has(w) && w !== w.toUpperCase());
+  return words.length > 0;
+}
+
+/**
+ * Run each program's main() in English and in French (catalogues from localesDir) and return a
+ * problem for every French line left in English. Undefined when root has no built programs.
+ */
+export async function outputProblems(root, localesDir) {
+  const programs = ["dnabot", "supervisor"].map((name) => [name, join(root, "dist", name, "main.js")]);
+  const i18nModule = join(root, "dist", "shared", "i18n.js");
+  if (!existsSync(i18nModule) || programs.some(([, p]) => !existsSync(p))) return undefined;
+  const { useLocales } = await import(pathToFileURL(i18nModule).href);
+  const { KEYS } = await import(pathToFileURL(join(root, "dist", "shared", "config.js")).href);
+  const { SUPERVISOR_KEYS } = await import(pathToFileURL(join(root, "dist", "supervisor", "options.js")).href);
+  const names = new Set([...Object.keys(KEYS), ...Object.keys(SUPERVISOR_KEYS), "dnabot", "supervisor", "DNABot"]);
+  useLocales(localesDir);
+  const problems = [];
+  try {
+    for (const [name, path] of programs) {
+      const { main } = await import(pathToFileURL(path).href);
+      for (const args of OUTPUT_CASES) {
+        const run = async (lang) => {
+          const out = sink();
+          const err = sink();
+          const io = { stdout: out, stderr: err, stdin: sink(), cwd: root, onSignal: () => () => {} };
+          await main([...args, `-lang=${lang}`], { LANG: "C" }, io);
+          return `${out.text()}${err.text()}`.split("\n");
+        };
+        const en = await run("en");
+        const fr = await run("fr");
+        for (let i = 0; i < Math.max(en.length, fr.length); i++) {
+          if (englishLeft(en[i] ?? "", fr[i] ?? "", names)) {
+            problems.push(`fr: English left in \`${name} ${args.join(" ")}\` -lang=fr: ${JSON.stringify(fr[i])}`);
+          }
+        }
+      }
+    }
+  } finally {
+    useLocales(undefined);
+  }
+  return problems;
 }
 
 function option(args, name, fallback) {
@@ -100,6 +189,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = option(args, "--root", join(here, ".."));
   const localesDir = option(args, "--locales", join(here, "locales"));
   const { used, problems, notes } = check(root, localesDir);
+  const outputs = await outputProblems(root, localesDir);
+  if (outputs === undefined) notes.push(`no built programs in ${join(root, "dist")}: outputs not compared`);
+  else problems.push(...outputs);
   for (const n of notes) console.log(`i18n:check: note: ${n}`);
   for (const p of problems) console.error(`i18n:check: ${p}`);
   if (problems.length > 0) {
@@ -109,4 +201,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(1);
   }
   console.log(`i18n:check: ${used} strings in use, all translated in ${LOCALES.join(" and ")}`);
+  if (outputs !== undefined) console.log("i18n:check: the programs' French output holds no English line");
 }

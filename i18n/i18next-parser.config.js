@@ -20,9 +20,10 @@ export const LOCALES = ["en", "fr"];
 
 /**
  * i18next-parser 9.4 copies every interpolation option onto the entry it extracts, so
- * t("bad {{key}}", { key }) is recorded under the key "" (and `context`, `count`, `defaultValue`
- * options change the key or value). Our options are interpolation values only: keep the literal
- * key and nothing else.
+ * t("bad {{key}}", { key }) is recorded under the key "" (and `context`, `defaultValue` options
+ * change the key or value). Our options are interpolation values: keep the literal key, and
+ * `count` alone, which makes the string a plural (key_one, key_other; key_many too in French,
+ * as Intl.PluralRules says).
  */
 export class KeyOnlyLexer extends JavascriptLexer {
   expressionExtractor(node) {
@@ -33,8 +34,14 @@ export class KeyOnlyLexer extends JavascriptLexer {
     if (!entries) return entries;
     const [head, ...nested] = entries;
     const key = literal ?? head.key;
-    return [...(key === undefined ? [] : [{ key }]), ...nested.map((e) => ({ key: e.key }))];
+    const plural = head.count !== undefined ? { count: head.count } : {};
+    return [...(key === undefined ? [] : [{ key, ...plural }]), ...nested.map((e) => ({ key: e.key }))];
   }
+}
+
+/** The plural forms a language's catalogue holds for a string used with {count}. */
+export function pluralForms(locale) {
+  return new Intl.PluralRules(locale).resolvedOptions().pluralCategories.filter((c) => c !== "zero" || locale !== "en");
 }
 
 export default {
@@ -44,8 +51,8 @@ export default {
   defaultNamespace: "translation",
   keySeparator: false,
   namespaceSeparator: false,
-  // No key_one/key_other variants: t() with {count} falls back to the plain key.
-  pluralSeparator: false,
+  // t("{{count}} bots", { count }) is a plural: key_one, key_other (and key_many in French).
+  pluralSeparator: "_",
   defaultValue: (locale, _namespace, key) => (locale === "en" ? key : ""),
   // Code-point order, as a plain `Object.keys(c).sort()` writes it, so hand edits don't reorder.
   sort: (a, b) => (a < b ? -1 : a > b ? 1 : 0),

@@ -1,11 +1,12 @@
 /**
  * Logging with pino. -fg: readable lines on stdout (pino-pretty, synchronous so nothing is lost
  * on exit); otherwise JSON lines appended to ./dnabot.log. Default level warn; -info, -debug.
- * Messages meant for people are translated by the caller (t()); debug lines stay English, as
- * in the original.
+ * Messages meant for people are translated by the caller (t()); the level labels of readable
+ * lines are translated here.
  */
 import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
+import { N_, t } from "./i18n.js";
 
 export type { Logger } from "pino";
 export type Level = "debug" | "info" | "warn" | "error" | "silent";
@@ -33,6 +34,27 @@ export function colourFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): 
   return Boolean(stream.isTTY) && env.TERM !== "dumb";
 }
 
+/** Level labels as pino-pretty writes them, marked for translation. */
+const LEVEL_LABELS: Record<string, string> = {
+  TRACE: N_("TRACE"),
+  DEBUG: N_("DEBUG"),
+  INFO: N_("INFO"),
+  WARN: N_("WARN"),
+  ERROR: N_("ERROR"),
+  FATAL: N_("FATAL"),
+};
+
+/** A level label in the current language, coloured as pino-pretty coloured it. */
+function translatedLevel(
+  _level: string | object,
+  _key: string,
+  _log: object,
+  extras: { label: string; labelColorized: string },
+): string {
+  const english = LEVEL_LABELS[extras.label];
+  return english === undefined ? extras.labelColorized : extras.labelColorized.replace(extras.label, t(english));
+}
+
 export function levelFromFlags(flags: { debug?: boolean; info?: boolean }): Level {
   return flags.debug ? "debug" : flags.info ? "info" : "warn";
 }
@@ -47,6 +69,7 @@ export function createLogger(opts: LogOptions): Logger {
       translateTime: "SYS:HH:MM:ss",
       ignore: "pid,hostname",
       singleLine: true,
+      customPrettifiers: { level: translatedLevel },
     });
     return pino({ level: opts.level, base }, stream);
   }

@@ -106,7 +106,9 @@ describe("catalogues", () => {
       expect(text).toBe(`${JSON.stringify(sorted, null, 2)}\n`);
     }
     const en = catalogue("en");
-    expect(Object.entries(en).filter(([k, v]) => k !== v)).toEqual([]);
+    // Plural forms (key_one, key_other) are the English of each form; every other value is its key.
+    const plural = /_(zero|one|two|few|many|other)$/;
+    expect(Object.entries(en).filter(([k, v]) => k !== v && !plural.test(k))).toEqual([]);
   });
 });
 
@@ -171,6 +173,36 @@ describe("npm run i18n:check", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('fr: empty translation of "Offline"');
     expect(r.stderr).toContain('fr: placeholders differ in "Bot activé" for "Bot {{id}} activated"');
+  });
+
+  it("fails on an English line left in the programs' French output (-help, refusals)", () => {
+    const dir = locales((_en, fr) => {
+      fr["print this help and exit"] = "print this help and exit";
+    });
+    const r = check(["--locales", dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      'fr: English left in `dnabot -help` -lang=fr: "  -help           print this help and exit"',
+    );
+  });
+
+  it("wants every plural form of a string used with { count }: _one and _other, and _many in French", () => {
+    const root = join(tmp.dir, `root${n++}`);
+    mkdirSync(join(root, "shared"), { recursive: true });
+    writeFileSync(
+      join(root, "shared", "p.ts"),
+      'import { t } from "./i18n.js";\nexport const a = (count: number) => t("{{count}} probes", { count });\n',
+    );
+    const dir = locales((en, fr) => {
+      en["{{count}} probes_one"] = "{{count}} probe";
+      en["{{count}} probes_other"] = "{{count}} probes";
+      fr["{{count}} probes_one"] = "{{count}} sonde";
+      fr["{{count}} probes_other"] = "{{count}} sondes";
+    });
+    const r = check(["--root", root, "--locales", dir]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('fr: missing "{{count}} probes_many" (used in shared/p.ts)');
+    expect(r.stderr).not.toContain("en: missing");
   });
 
   it("finds new strings in code, including ones with a {{key}} placeholder, and leaves the catalogues alone", () => {

@@ -631,6 +631,8 @@ describe("translations", () => {
     }
     expect(keys.size).toBeGreaterThan(30);
     for (const k of keys) {
+      // A plural ({ count }) is held as its forms, key_one, key_other, ... (npm run i18n:check checks them).
+      if (en[`${k}_other`] !== undefined) continue;
       expect(en[k], k).toBe(k);
       expect(fr[k], k).toBeTruthy();
       // Same placeholders in the French.

@@ -1,0 +1,83 @@
+/** Plurals, numbers and units for the language; translated log level labels; colour choice. */
+import { PassThrough } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { formatBytes, formatNumber, formatSeconds, initI18n, t } from "../../shared/i18n.js";
+import { colourFor, createLogger } from "../../shared/log.js";
+
+afterEach(() => initI18n("en"));
+
+describe("plurals with i18next's forms", () => {
+  it("choose one or other in English, one, many or other in French", () => {
+    const key = "{{count}} lines were dropped while paused";
+    expect(t(key, { count: 1 })).toBe("1 line was dropped while paused");
+    expect(t(key, { count: 3 })).toBe("3 lines were dropped while paused");
+    initI18n("fr");
+    expect(t(key, { count: 1 })).toBe("1 ligne a été abandonnée pendant la pause");
+    expect(t(key, { count: 3 })).toBe("3 lignes ont été abandonnées pendant la pause");
+    expect(t(key, { count: 1_000_000 })).toBe("1000000 lignes ont été abandonnées pendant la pause");
+  });
+});
+
+describe("numbers and units for the language", () => {
+  it("English: 1,234.5; French: 1 234,5 (Intl)", () => {
+    expect(formatNumber(1234.5)).toBe("1,234.5");
+    expect(formatSeconds(1.5)).toBe("1.5\u00a0s");
+    expect(formatBytes(1048576)).toBe("1,048,576 bytes");
+    expect(t("{{n, number}} x", { n: 12345.6 })).toBe("12,345.6 x");
+    initI18n("fr");
+    expect(formatNumber(1234.5)).toBe("1\u202f234,5");
+    expect(formatSeconds(1.5)).toBe("1,5\u00a0s");
+    expect(formatBytes(1048576)).toBe("1\u202f048\u202f576\u00a0octets");
+    expect(t("{{n, number}} x", { n: 12345.6 })).toBe("12\u202f345,6 x");
+    expect(t("{{n, seconds}}", { n: 2.5 })).toBe("2,5\u00a0s");
+  });
+});
+
+describe("logs", () => {
+  const lines = (lang: "en" | "fr") => {
+    initI18n(lang);
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d) => {
+      text += d;
+    });
+    const log = createLogger({ level: "debug", pretty: out });
+    log.warn("w");
+    log.error("e");
+    log.debug("d");
+    return text;
+  };
+
+  it("level labels are translated in readable lines", () => {
+    expect(lines("en")).toMatch(/WARN.*w\n.*ERROR.*e\n.*DEBUG.*d\n/);
+    const fr = lines("fr");
+    expect(fr).toMatch(/ATTENTION.*w\n.*ERREUR.*e\n.*DÉBOG.*d\n/);
+    expect(fr).not.toContain("WARN");
+  });
+
+  it("colour: NO_COLOR and FORCE_COLOR=0 turn it off, FORCE_COLOR on, else a terminal decides", () => {
+    const tty = { isTTY: true };
+    const pipe = { isTTY: false };
+    expect(colourFor(tty, {})).toBe(true);
+    expect(colourFor(pipe, {})).toBe(false);
+    expect(colourFor(tty, { NO_COLOR: "1" })).toBe(false);
+    expect(colourFor(tty, { FORCE_COLOR: "0" })).toBe(false);
+    expect(colourFor(tty, { FORCE_COLOR: "false" })).toBe(false);
+    expect(colourFor(pipe, { FORCE_COLOR: "1" })).toBe(true);
+    expect(colourFor(tty, { TERM: "dumb" })).toBe(false);
+  });
+
+  it("a coloured line has escape codes, an uncoloured one none", () => {
+    const run = (colour: boolean) => {
+      const out = new PassThrough();
+      let text = "";
+      out.on("data", (d) => {
+        text += d;
+      });
+      createLogger({ level: "warn", pretty: out, colour }).warn("w");
+      return text;
+    };
+    expect(run(true)).toContain("\u001b[");
+    expect(run(false)).not.toContain("\u001b[");
+  });
+});
