@@ -191,9 +191,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       logger.info(t("Supervisor shutdown"));
       done(code);
     };
-    /** Ctrl-C or SIGTERM: the status says so, and the shell's prompt starts on a fresh line. */
+    /** At a terminal, leave the cursor at the start of a line: the shell's prompt goes there. */
+    const freshLine = (): void => {
+      if (interactive && !stopping) io.stdout.write("\n");
+    };
+    /** Ctrl-C or SIGTERM: the status says so. */
     const interrupted = (code: number): void => {
-      if (interactive) io.stdout.write("\n");
+      freshLine();
       void shutdown(code);
     };
 
@@ -209,7 +213,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         if (how === "eof" && !interactive) {
           void sup.settle(config.uploadWait * 1000).then(() => shutdown(0));
         } else {
-          if (how === "eof" && interactive) io.stdout.write("\n");
+          // Ctrl-D at the prompt (QUIT's line already ended).
+          if (how === "eof") freshLine();
           void shutdown(0);
         }
       },

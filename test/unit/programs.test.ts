@@ -256,6 +256,17 @@ describe("supervisor main()", () => {
     }
   });
 
+  it("at a terminal, Ctrl-C leaves the shell's prompt on a fresh line", async () => {
+    const io = supervisorIO(new MemoryNetwork());
+    Object.assign(io.input, { isTTY: true });
+    const running = supervisor([`-filePort=${await freeTcpPort()}`, "-linger=0"], ENV, io);
+    await until("the prompt", () => io.out().includes("> "));
+    io.signal("SIGINT");
+    expect(await running).toBe(130);
+    // The prompt, then one line end (readline's cursor moves aside).
+    expect(io.out()).toMatch(/> (\u001b\[\d+G)?\n$/);
+  });
+
   it("takes only the keys it uses: a bot-only key is an unknown option; -help lists only its keys", async () => {
     const io = supervisorIO(new MemoryNetwork());
     expect(await supervisor(["-lifespan=5"], ENV, io)).toBe(2);
