@@ -6,7 +6,8 @@
 // writes the catalogues; `npm run i18n:extract` updates them.
 //
 // Then it runs the built programs in-process (dist/, so `npm run i18n:check` builds first) in
-// English and in French: -help and the one-line refusals, line by line. A French line equal to
+// English and in French: dnabot, supervisor, spawnBots, demo and load, -help and the one-line
+// refusals, line by line. A French line equal to
 // the English one that still holds English words fails the check: it catches a string left
 // untranslated and a string translated before the language was chosen (at import time).
 //
@@ -106,8 +107,15 @@ export function check(root, localesDir) {
   return { used: used.size, problems, notes };
 }
 
-/** Output to compare: each program with these arguments, in English and in French. */
-const OUTPUT_CASES = [["-help"], ["-debgu"], ["stray"], ["-chanPort=70000"], ["-heartbeat=0"], ["-config"]];
+/** Output to compare: each program (dist/ path) with these arguments, in English and in French. */
+const REFUSALS = [["-debgu"], ["stray"], ["-chanPort=70000"], ["-heartbeat=0"], ["-config"]];
+const OUTPUT_CASES = {
+  dnabot: ["dnabot/main.js", [["-help"], ...REFUSALS]],
+  supervisor: ["supervisor/main.js", [["-help"], ...REFUSALS]],
+  spawnBots: ["tools/spawnBots.js", [["-help"], ["2", "-debgu"], ["many"]]],
+  demo: ["tools/demo.js", [["-help"], ["-bots=x"]]],
+  load: ["tools/load.js", [["-help"], ["2", "-debgu"]]],
+};
 
 /** A stream that keeps what is written. */
 function sink() {
@@ -144,19 +152,24 @@ export function englishLeft(enLine, frLine, names) {
  * problem for every French line left in English. Undefined when root has no built programs.
  */
 export async function outputProblems(root, localesDir) {
-  const programs = ["dnabot", "supervisor"].map((name) => [name, join(root, "dist", name, "main.js")]);
+  const programs = Object.entries(OUTPUT_CASES).map(([name, [path, cases]]) => [name, join(root, "dist", path), cases]);
   const i18nModule = join(root, "dist", "shared", "i18n.js");
   if (!existsSync(i18nModule) || programs.some(([, p]) => !existsSync(p))) return undefined;
   const { useLocales } = await import(pathToFileURL(i18nModule).href);
   const { KEYS } = await import(pathToFileURL(join(root, "dist", "shared", "config.js")).href);
   const { SUPERVISOR_KEYS } = await import(pathToFileURL(join(root, "dist", "supervisor", "options.js")).href);
-  const names = new Set([...Object.keys(KEYS), ...Object.keys(SUPERVISOR_KEYS), "dnabot", "supervisor", "DNABot"]);
+  const names = new Set([
+    ...Object.keys(KEYS),
+    ...Object.keys(SUPERVISOR_KEYS),
+    ...Object.keys(OUTPUT_CASES),
+    "DNABot",
+  ]);
   useLocales(localesDir);
   const problems = [];
   try {
-    for (const [name, path] of programs) {
+    for (const [name, path, cases] of programs) {
       const { main } = await import(pathToFileURL(path).href);
-      for (const args of OUTPUT_CASES) {
+      for (const args of cases) {
         const run = async (lang) => {
           const out = sink();
           const err = sink();
