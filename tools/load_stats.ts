@@ -173,14 +173,18 @@ export class TrafficRecorder {
   }
 
   /**
-   * The window [startMs, endMs] in intervals of stepMs (the last may be shorter), traffic only
+   * The window [startMs, endMs] in equal intervals of about stepMs, traffic only
    * (rssBytes and cpuPercent are 0 here: ProcTracker.fill adds them). Heartbeats expected in an
    * interval: its overlap with each heard bot's life since its first message, over the heartbeat.
    */
   series(startMs: number, endMs: number, stepMs: number, heartbeatMs: number): LoadInterval[] {
     const out: LoadInterval[] = [];
-    for (let a = startMs; a < endMs; a += stepMs) {
-      const b = Math.min(endMs, a + stepMs);
+    // Equal intervals of about stepMs: no sliver of a last interval when the window ran a little over.
+    const n = Math.max(1, Math.round((endMs - startMs) / stepMs));
+    const len = (endMs - startMs) / n;
+    for (let i = 0; i < n; i++) {
+      const a = startMs + i * len;
+      const b = i === n - 1 ? endMs : startMs + (i + 1) * len;
       let received = 0;
       let expected = 0;
       for (const r of this.bySender.values()) {
