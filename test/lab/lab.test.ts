@@ -10,6 +10,10 @@
  * NEWS reaches the supervisor exactly once and matches the results file it uploaded, and
  * every KILL kills. With the layer off, the same run loses messages: the layer does the work.
  *
+ * With a group key (every program given the same -keyFile), the same run must succeed, and an
+ * intruder without the key (a supervisor on h3 sending `KILL *` five times) kills nobody: the
+ * keyed supervisor shows its datagrams as refused.
+ *
  * Ground truth is each bot's own debug log (`sent ID SEQ OPCODE ...`, one line per message
  * sent); what the supervisor saw is what it printed. Each test keeps its outputs in a temp dir,
  * kept and named in the failure message when an assertion fails.
@@ -17,6 +21,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { generateKey } from "../../shared/keys/keyring.js";
 import { downAll, Lab, type LabProcess, labUnavailable } from "../helpers/lab.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
 
@@ -135,6 +140,8 @@ interface RunOptions {
   port: number;
   /** Where outputs are kept. */
   dir: string;
+  /** A group key file every program of the run is given (and an intruder is not). */
+  keyFile?: string;
 }
 
 interface RunResult {
@@ -167,7 +174,8 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
   const v6 = o.family === 6;
   const group = v6 ? "ff05::ef:1:2:4" : "239.1.2.4";
   const iface = (h: number) => (v6 ? `fd99::${h}` : `10.99.0.${h}`);
-  const common = [`-chanAddr=${group}`, `-chanPort=${o.port}`, ...(o.reliable ? [] : ["-reliable=false"])];
+  const open = [`-chanAddr=${group}`, `-chanPort=${o.port}`, ...(o.reliable ? [] : ["-reliable=false"])];
+  const common = [...open, ...(o.keyFile ? [`-keyFile=${o.keyFile}`] : [])];
   /** Wait for a step. It must complete when the layer is on, or when `always` (steps that need
    *  no command to arrive); otherwise a lost command may stop it, after a shorter wait. */
   const must = async (what: string, cond: () => boolean, ms: number, always = false): Promise<boolean> => {
@@ -228,6 +236,33 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
   }
   expect(new Set(bots.map((b) => b.id)).size, "bot ids are distinct").toBe(bots.length);
   await must("every bot to join", () => bots.every((b) => sup.lines().includes(`+ ${b.id} joined`)), STEP_MS, true);
+
+  if (o.keyFile) {
+    // An intruder without the key: five unsigned KILL * from h3. Nobody dies of them (each bot
+    // later exits 255 "killed by" the keyed supervisor), and the keyed supervisor shows them apart.
+    const intruderDir = join(o.dir, "intruder");
+    mkdirSync(intruderDir);
+    const intruder = lab.start(
+      SUPERVISOR_HOST,
+      "supervisor",
+      [...open, `-chanIface=${iface(SUPERVISOR_HOST)}`, "-supervisorId=HUMAN-bad0", `-filePort=${await freeTcpPort()}`],
+      { cwd: intruderDir, stdin: true },
+    );
+    for (let i = 0; i < 5; i++) intruder.send("KILL *");
+    intruder.child.stdin?.end();
+    await must(
+      "the keyed supervisor to show the intruder's KILL refused",
+      () => sup.lines().some((l) => /^refused \(unsigned\) from \S+: HUMAN-bad0 \d+ KILL \*$/.test(l)),
+      STEP_MS,
+      true,
+    );
+    await intruder.exited;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(
+      bots.filter((b) => b.proc.child.exitCode !== null),
+      "bots that exited after the unsigned KILL *",
+    ).toEqual([]);
+  }
 
   // Research until there is plenty of NEWS.
   const news = (b: Bot) => seqs(sentBy(b), b.id, "NEWS").length;
@@ -356,6 +391,19 @@ describe.skipIf(UNAVAILABLE !== undefined)(
         const { port, dir } = await setUp();
         const r = await labRun(lab as Lab, { family: 6, reliable: true, port, dir });
         expectEverythingArrived(r);
+      },
+      TEST_MS,
+    );
+
+    it(
+      "IPv4 with a group key: the same, and an unsigned KILL * from a host without the key kills nobody",
+      async () => {
+        const { port, dir } = await setUp();
+        const keyFile = join(dir, "group.key");
+        writeFileSync(keyFile, `${generateKey()}\n`, { mode: 0o600 });
+        const r = await labRun(lab as Lab, { family: 4, reliable: true, port, dir, keyFile });
+        expectEverythingArrived(r);
+        for (const bot of r.bots) expect(bot.proc.output()).not.toContain("killed by HUMAN-bad0");
       },
       TEST_MS,
     );
