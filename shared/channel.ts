@@ -135,10 +135,17 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
 
   sendAs(sender: string, seq: number, opcode: string, dest: string, args: readonly string[] = []): boolean {
     const line = formatLine(sender, seq, formatBody(opcode, dest, args));
-    if (this.measure(sender, seq, opcode, dest, args) > this.pktSize) return false;
-    const signed = this.auth ? this.auth.sign(line) : line;
-    this.lastAuth = this.auth ? signed.slice(line.length + 1) : undefined;
-    const bytes = encodeLine(signed);
+    let bytes: Buffer;
+    if (this.auth) {
+      // Signed: the trailer (auth.overhead bytes) counts against the limit.
+      if (Buffer.byteLength(line, "utf8") + this.auth.overhead > this.pktSize) return false;
+      const signed = this.auth.sign(line);
+      this.lastAuth = signed.slice(line.length + 1);
+      bytes = encodeLine(signed);
+    } else {
+      bytes = encodeLine(line);
+      if (bytes.length > this.pktSize) return false;
+    }
     this.transport.send(bytes);
     this.stats.sent++;
     return true;

@@ -138,23 +138,15 @@ export class GroupAuth {
     if (tr.kind === "malformed") return this.refuse("bad-trailer");
     const key = verifyMac(this.ring.verifying, tr.signed, tr.mac);
     if (key < 0) return this.refuse("bad-mac");
-    const inner = parseLine(tr.line);
+    const inner = withoutTrailer(msg, tr);
     // The header is part of what was signed, so it parses; anything else is a malformed trailer.
-    if (!inner.ok || inner.msg.sender !== msg.sender || inner.msg.seq !== msg.seq) return this.refuse("bad-trailer");
-    const verdict = this.guard.admit(
-      msg.sender,
-      tr.sid,
-      msg.seq,
-      tr.ts,
-      tr.mac.toString("base64url"),
-      this.wall(),
-      repair,
-    );
+    if (!inner) return this.refuse("bad-trailer");
+    const verdict = this.guard.admit(msg.sender, tr.sid, msg.seq, tr.ts, tr.macText, this.wall(), repair);
     if (verdict !== "ok") return this.refuse(verdict);
     this.stats.verified++;
     if (key > 0) this.stats.verifiedByOldKey++;
     this.noteVerified(msg.sender);
-    return { ok: true, msg: { ...inner.msg, verified: true, auth: tr.trailer } };
+    return { ok: true, msg: { ...inner, verified: true, auth: tr.trailer } };
   }
 
   private noteVerified(id: string): void {
@@ -180,9 +172,25 @@ export function stripTrailer(msg: ChanMessage): ChanMessage {
   if (Object.keys(msg.tags).at(-1) !== "mac") return msg;
   const tr = splitTrailer(msg.text);
   if (tr.kind !== "signed") return msg;
-  const inner = parseLine(tr.line);
-  if (!inner.ok) return msg;
-  return { ...inner.msg, auth: tr.trailer };
+  const inner = withoutTrailer(msg, tr);
+  return inner ? { ...inner, auth: tr.trailer } : msg;
+}
+
+const TRAILER_TAG = / (?:ts|sid|mac)=/;
+
+/** The message as parsed without its trailer. The trailer's tags are the last three, so they are
+ *  taken off the parsed message; only a line that has a ts/sid/mac tag of its own (which the
+ *  trailer's hid) is parsed again. */
+function withoutTrailer(msg: ChanMessage, tr: { line: string }): ChanMessage | undefined {
+  if (TRAILER_TAG.test(tr.line)) {
+    const r = parseLine(tr.line);
+    return r.ok && r.msg.sender === msg.sender && r.msg.seq === msg.seq ? r.msg : undefined;
+  }
+  const tags: Record<string, string> = Object.assign(Object.create(null), msg.tags);
+  delete tags.ts;
+  delete tags.sid;
+  delete tags.mac;
+  return { ...msg, tags, text: tr.line };
 }
 
 /** Counters as `reason N, reason N` (logs, WHO), in a stable order; empty when none. */

@@ -63,6 +63,8 @@ export type Trailer =
       ts: number;
       sid: string;
       mac: Buffer;
+      /** The MAC as received (canonical base64url). */
+      macText: string;
     };
 
 const TRAILER = / ts=([0-9]{1,16}) sid=([A-Za-z0-9_-]{11}) mac=([A-Za-z0-9_-]{22})$/;
@@ -86,7 +88,7 @@ export function splitTrailer(text: string): Trailer {
   }
   if (!Number.isSafeInteger(ts)) return { kind: "malformed" };
   const line = text.slice(0, start - 1);
-  return { kind: "signed", line, signed: text.slice(0, at), trailer: text.slice(start), ts, sid, mac };
+  return { kind: "signed", line, signed: text.slice(0, at), trailer: text.slice(start), ts, sid, mac, macText };
 }
 
 /** Which key of the ring made this MAC (its index), or -1. Every key is tried and compared in

@@ -425,6 +425,30 @@ describe("GroupAuth", () => {
     if (outer.ok) expect(outer.msg.text.endsWith(inner.text.split(" ").slice(-3).join(" "))).toBe(true);
   });
 
+  it("opening keeps the words and the message's own tags, even tags named like the trailer's", () => {
+    const a = auth(Keyring.of(K1));
+    const b = auth(Keyring.of(K1));
+    const plain = a.sign("0A1B2C3D 1 BEAT * All meatbags must die state=frankenstein prior=0");
+    const own = a.sign("0A1B2C3D 2 NEWS * Discovery ts=5 mac=x state=asimov");
+    wall += 1;
+    const o1 = b.open(msg(plain));
+    const o2 = b.open(msg(own));
+    expect(o1.ok && [o1.msg.words, { ...o1.msg.tags }, o1.msg.text]).toEqual([
+      ["All", "meatbags", "must", "die"],
+      { state: "frankenstein", prior: "0" },
+      "0A1B2C3D 1 BEAT * All meatbags must die state=frankenstein prior=0",
+    ]);
+    const line1 = "0A1B2C3D 1 BEAT * All meatbags must die state=frankenstein prior=0";
+    expect(o1.ok && o1.msg).toEqual(o1.ok && { ...msg(line1), verified: true, auth: o1.msg.auth });
+    expect(o2.ok && [o2.msg.words, { ...o2.msg.tags }]).toEqual([
+      ["Discovery"],
+      { ts: "5", mac: "x", state: "asimov" },
+    ]);
+    expect(o2.ok && o2.msg).toEqual(
+      o2.ok && { ...msg("0A1B2C3D 2 NEWS * Discovery ts=5 mac=x state=asimov"), verified: true, auth: o2.msg.auth },
+    );
+  });
+
   it("without a key, a trailer is only taken off (unverified), and kept for resends", () => {
     const signed = auth(Keyring.of(K1)).sign("E26CB171 7 BEAT * Beep state=asimov prior=3");
     const m = stripTrailer(msg(signed));
