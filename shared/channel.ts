@@ -29,6 +29,7 @@ import {
   parseDatagram,
 } from "./codec.js";
 import { type GroupAuth, type RefuseReason, stripTrailer } from "./keys/auth.js";
+import { RequestLimiter } from "./reliable/bucket.js";
 import type { Source, Transport } from "./transport.js";
 
 export interface ChannelEvents {
@@ -47,6 +48,10 @@ export interface ChannelStats {
   received: number;
   invalid: number;
   invalidByReason: Partial<Record<InvalidReason, number>>;
+  /** Datagrams dropped unread because their source was over its budget (Link's sourceRate). */
+  throttled?: number;
+  /** Sources forgotten to keep the budget table within maxSources. */
+  sourcesEvicted?: number;
 }
 
 export interface GroupChannel extends EventEmitter<ChannelEvents> {
@@ -104,15 +109,38 @@ export class MessageTooLargeError extends Error {
   }
 }
 
+/** Datagrams per second one source (address and port) may have read, by default: a bot host of
+ *  20,000 bots sends about 2,000 a second at the default heartbeat, so real peers stay far below. */
+export const DEFAULT_SOURCE_RATE = 10_000;
+/** Sources tracked for the budget (least recently heard forgotten). */
+export const DEFAULT_MAX_SOURCES = 4096;
+
 export interface LinkOptions {
   pktSize?: number;
   /** The group key: sign every line sent, verify every line received (shared/keys/). */
   auth?: GroupAuth;
+  /** Datagrams per second read from one source (address and port), bursts of twice that; the
+   *  rest are dropped before parsing and counted (`throttled`), so a flooding peer pays for its
+   *  flood instead of everyone else. 0: unlimited. Default DEFAULT_SOURCE_RATE. */
+  sourceRate?: number;
+  /** Most sources tracked for sourceRate. Default DEFAULT_MAX_SOURCES. */
+  maxSources?: number;
+  /** Time for the budgets, ms (default performance.now). */
+  now?: () => number;
 }
 
 export class Link extends EventEmitter<LinkEvents> implements MessageLink {
   readonly pktSize: number;
-  readonly stats: ChannelStats = { sent: 0, received: 0, invalid: 0, invalidByReason: {} };
+  readonly stats: ChannelStats = {
+    sent: 0,
+    received: 0,
+    invalid: 0,
+    invalidByReason: {},
+    throttled: 0,
+    sourcesEvicted: 0,
+  };
+  private readonly budget: RequestLimiter | undefined;
+  private readonly now: () => number;
   readonly auth: GroupAuth | undefined;
   lastAuth: string | undefined;
 
@@ -123,6 +151,21 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
     super();
     this.pktSize = opts.pktSize ?? DEFAULT_PKT_SIZE;
     this.auth = opts.auth;
+    this.now = opts.now ?? (() => performance.now());
+    const rate = opts.sourceRate ?? DEFAULT_SOURCE_RATE;
+    this.budget =
+      rate > 0
+        ? new RequestLimiter(
+            {
+              perRequesterRate: rate,
+              perRequesterBurst: 2 * rate,
+              totalRate: 0,
+              totalBurst: 0,
+              maxRequesters: opts.maxSources ?? DEFAULT_MAX_SOURCES,
+            },
+            this.now(),
+          )
+        : undefined;
     transport.on("datagram", (bytes, source) => this.onDatagram(bytes, source));
     transport.on("error", (err) => this.emit("error", err));
     transport.on("warning", (err) => this.emit("warning", err));
@@ -151,7 +194,21 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
     return true;
   }
 
+  /** Sources tracked for the budget now. */
+  get sources(): number {
+    return this.budget?.size ?? 0;
+  }
+
   private onDatagram(bytes: Buffer, source: Source): void {
+    const budget = this.budget;
+    if (budget) {
+      const verdict = budget.allow(`${source.address} ${source.port}`, this.now());
+      this.stats.sourcesEvicted = budget.stats.evicted;
+      if (verdict !== "ok") {
+        this.stats.throttled = budget.stats.refusedRequester;
+        return;
+      }
+    }
     const r = parseDatagram(bytes, this.pktSize);
     if (!r.ok) {
       this.stats.invalid++;

@@ -109,7 +109,7 @@ export function reliableOptionsFrom(config: ChannelConfig, clock: Clock, deps: S
 }
 
 /** The Link's options: the datagram size, and the group key when there is one. */
-function linkOptions(config: ChannelConfig, deps: StackDeps): LinkOptions {
+function linkOptions(config: ChannelConfig, deps: StackDeps, clock: Clock): LinkOptions {
   const auth = deps.keyring
     ? new GroupAuth({
         ring: deps.keyring,
@@ -119,7 +119,7 @@ function linkOptions(config: ChannelConfig, deps: StackDeps): LinkOptions {
         wallClock: deps.wallClock,
       })
     : undefined;
-  return { pktSize: config.PKT_SIZE, auth };
+  return { pktSize: config.PKT_SIZE, auth, now: () => clock.now() };
 }
 
 /** Wrap a transport in the channel stack the config asks for. */
@@ -131,8 +131,8 @@ export function channelOver(
 ): GroupChannel {
   const clock = deps.clock ?? new SystemClock();
   const under = impaired(transport, config, clock, deps);
-  if (!config.reliable) return new Channel(under, { id, ...linkOptions(config, deps) });
-  const link = new Link(under, linkOptions(config, deps));
+  if (!config.reliable) return new Channel(under, { id, ...linkOptions(config, deps, clock) });
+  const link = new Link(under, linkOptions(config, deps, clock));
   return new ReliableChannel(link, { ...reliableOptionsFrom(config, clock, deps), id });
 }
 
@@ -142,7 +142,7 @@ export function channelOver(
  */
 export function endpointOver(transport: Transport, config: ChannelConfig, deps: StackDeps = {}): GroupEndpoint {
   const clock = deps.clock ?? new SystemClock();
-  const link = new Link(impaired(transport, config, clock, deps), linkOptions(config, deps));
+  const link = new Link(impaired(transport, config, clock, deps), linkOptions(config, deps, clock));
   if (!config.reliable) return new PlainEndpoint(link);
   return new ReliableEndpoint(link, reliableOptionsFrom(config, clock, deps));
 }

@@ -10,12 +10,18 @@
  * one NACK round (nackWait + 2·rsndWait) it is dropped (`answersExpired`); the requester asks
  * again in its next round. So a NACK storm leaves no backlog once it stops.
  *
- * Bounded: one pending answer per held message, and the "answered at" table keeps only the
- * last nackWait (at most MAX_ANSWERED entries, the oldest dropped first).
+ * Each requester (the NACK's source address and port) may cause at most requesterRate answers
+ * per second (bursts of twice that); NACKs beyond it are not answered (`answersRefused`), so one
+ * peer asking for everything cannot use up the answers everyone else needs. A NACK for one of
+ * our own numbers we never sent is not answered at all (no SKIP for what does not exist).
+ *
+ * Bounded: one pending answer per held message, the requester table (maxRequesters, least
+ * recently heard forgotten), and the "answered at" table keeps only the last nackWait (at most
+ * MAX_ANSWERED entries, the oldest dropped first).
  */
 import type { Clock } from "../clock.js";
 import type { Rng } from "../random.js";
-import { TokenBucket } from "./bucket.js";
+import { RequestLimiter, TokenBucket } from "./bucket.js";
 import type { Found } from "./held.js";
 import type { Scheduler } from "./scheduler.js";
 
@@ -27,6 +33,8 @@ export interface AnswererSettings {
   nackWaitMs: number;
   rsndWaitMs: number;
   rsndRate: number;
+  requesterRate: number;
+  maxRequesters: number;
 }
 
 export interface AnswerStats {
@@ -35,13 +43,15 @@ export interface AnswerStats {
   answersSuppressed: number;
   answersDeferred: number;
   answersExpired: number;
+  answersRefused: number;
+  requestersEvicted: number;
 }
 
 export interface AnswerHooks {
   /** The copy we hold of (sender, seq), if any. */
   find(sender: string, seq: number, now: number): Found | undefined;
-  /** (sender) is one of our local senders under its current id. */
-  isOwn(sender: string): boolean;
+  /** (sender, seq) is a number one of our local senders sent under its current id. */
+  isOwn(sender: string, seq: number): boolean;
   /** Send RSND (with the body) or SKIP; false if it could not be sent. */
   send(kind: "RSND" | "SKIP", sender: string, seq: number, body?: string): boolean;
 }
@@ -50,6 +60,7 @@ const answerKey = (sender: string, seq: number): string => `r ${sender} ${seq}`;
 
 export class Answerer {
   private readonly bucket: TokenBucket;
+  private readonly requesters: RequestLimiter;
   /** When each (sender, seq) was last answered by anyone, oldest first. */
   private readonly answeredAt = new Map<string, number>();
 
@@ -59,7 +70,24 @@ export class Answerer {
     private readonly stats: AnswerStats,
     private readonly hooks: AnswerHooks,
   ) {
-    this.bucket = new TokenBucket(s.rsndRate, Math.max(1, 2 * s.rsndRate), s.clock.now());
+    const now = s.clock.now();
+    this.bucket = new TokenBucket(s.rsndRate, Math.max(1, 2 * s.rsndRate), now);
+    // The total is the answer bucket's (spent when an answer goes out, not when it is promised).
+    this.requesters = new RequestLimiter(
+      {
+        perRequesterRate: s.requesterRate,
+        perRequesterBurst: Math.max(1, 2 * s.requesterRate),
+        totalRate: 0,
+        totalBurst: 0,
+        maxRequesters: s.maxRequesters,
+      },
+      now,
+    );
+  }
+
+  /** Requesters tracked for the per-requester limit. */
+  get requesterCount(): number {
+    return this.requesters.size;
   }
 
   /** Entries in the answered-at table (tests check its bound). */
@@ -67,15 +95,22 @@ export class Answerer {
     return this.answeredAt.size;
   }
 
-  /** Someone NACKed (sender, seq): answer if we can and nobody has just done so. */
-  onNack(sender: string, seq: number): void {
+  /** `requester` NACKed (sender, seq): answer if we can and nobody has just done so. */
+  onNack(sender: string, seq: number, requester: string): void {
     const now = this.s.clock.now();
     const key = answerKey(sender, seq);
     if (this.sched.has(key)) return;
     const last = this.answeredAt.get(key);
     if (last !== undefined && now - last < this.s.nackWaitMs) return;
-    const own = this.hooks.isOwn(sender);
+    const own = this.hooks.isOwn(sender, seq);
     if (!own && !this.hooks.find(sender, seq, now)) return;
+    const evicted = this.requesters.stats.evicted;
+    const verdict = this.requesters.allow(requester, now);
+    this.stats.requestersEvicted += this.requesters.stats.evicted - evicted;
+    if (verdict !== "ok") {
+      this.stats.answersRefused++;
+      return;
+    }
     // The original sender answers first; other holders a little later, unless they see an answer
     // first. Under heavy loss their extra copies reach receivers that the sender's copy missed
     // (measured: deferring them further until a second round cost more rounds than it saved).
@@ -109,7 +144,7 @@ export class Answerer {
       return;
     }
     const found = this.hooks.find(sender, seq, now);
-    const own = this.hooks.isOwn(sender);
+    const own = this.hooks.isOwn(sender, seq);
     this.note(key, now);
     if (found && !found.held.beat && this.hooks.send("RSND", sender, seq, found.held.body)) {
       this.stats.rsndSent++;

@@ -104,7 +104,10 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     this.receiver.onRestart = (sender) => this.held.dropPeer(sender);
     this.answerer = new Answerer(this.s, this.sched, this.reliability, {
       find: (sender, seq, t) => this.held.find(sender, seq, t),
-      isOwn: (sender) => this.held.isOwn(sender),
+      isOwn: (sender, seq) => {
+        const s = this.local.get(sender);
+        return s !== undefined && seq < s.nextSeq && this.held.isOwn(sender);
+      },
       send: (kind, sender, seq, body) =>
         this.sendControl(kind, sender, body === undefined ? nackArgs(seq) : rsndArgs(seq, body), sender),
     });
@@ -248,7 +251,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     switch (c.kind) {
       case "NACK":
         if (!this.local.has(c.sender)) this.receiver.onNack(c.sender, c.seq);
-        this.answerer.onNack(c.sender, c.seq);
+        this.answerer.onNack(c.sender, c.seq, `${source.address} ${source.port}`);
         return;
       case "RSND":
         this.answerer.answered(c.sender, c.seq);

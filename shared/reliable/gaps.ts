@@ -90,6 +90,11 @@ export class SeqStream {
     return this.missingSet?.has(seq) ?? false;
   }
 
+  /** A copy of seq would be delivered: it is missing, or we stopped waiting but never got it. */
+  awaits(seq: number): boolean {
+    return this.isMissing(seq) || (this.lateSet?.has(seq) ?? false);
+  }
+
   /** Lowest number still tracked (anything below is "old"). */
   private floor(): number {
     return Math.max(this._base, this._high - this.limits.window + 1);
@@ -138,6 +143,14 @@ export class SeqStream {
     if (!this.take(this.missingSet, seq)) return false;
     if (this.missingSet?.size === 0) this.missingSet = undefined;
     this.addLate(seq);
+    return true;
+  }
+
+  /** Stop tracking seq altogether (a gap refused under pressure): a copy of it would count as a
+   *  duplicate, so the stream keeps no memory of it. */
+  forgo(seq: number): boolean {
+    if (!this.take(this.missingSet, seq)) return false;
+    if (this.missingSet?.size === 0) this.missingSet = undefined;
     return true;
   }
 

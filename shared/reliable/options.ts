@@ -7,7 +7,7 @@ import type { Clock } from "../clock.js";
 import type { ChanMessage } from "../codec.js";
 import type { Rng } from "../random.js";
 import type { Source } from "../transport.js";
-import type { StreamLimits } from "./gaps.js";
+import { DEFAULT_LIMITS, type StreamLimits } from "./gaps.js";
 
 /** All the layer ever logs: debug lines with fields (pino's logger fits, so does a test's). */
 export interface DebugLog {
@@ -45,6 +45,18 @@ export interface ReliableOptions {
    */
   superseded?: Iterable<string>;
   limits?: StreamLimits;
+  /** Most remote senders tracked; beyond it the least recently heard is forgotten (its next
+   *  message starts its tracking anew). Default 32768. */
+  maxSenders?: number;
+  /** Most gaps awaited at once, over all senders; gaps beyond it are not NACKed. Default 4096. */
+  maxGaps?: number;
+  /** NACK rounds for a sender known only from its LAST (never heard directly). Default 3. */
+  unconfirmedTries?: number;
+  /** Answers (RSND/SKIP) one requester (source address and port) may cause per second, and in
+   *  a burst; all requesters together are held to rsndRate. Default 5/s, bursts of 10. */
+  requesterRate?: number;
+  /** Most requesters tracked for requesterRate (least recently heard forgotten). Default 1024. */
+  maxRequesters?: number;
   logger?: DebugLog;
   /** Called for each message delivered through RSND (benchmarks, diagnostics). */
   onRepaired?: (msg: ChanMessage, source: Source) => void;
@@ -64,7 +76,12 @@ export interface Settings {
   rsndRate: number;
   lingerMs: number;
   superseded: ReadonlySet<string>;
-  limits: StreamLimits | undefined;
+  limits: StreamLimits;
+  maxSenders: number;
+  maxGaps: number;
+  unconfirmedTries: number;
+  requesterRate: number;
+  maxRequesters: number;
   logger: DebugLog | undefined;
   onRepaired: ((msg: ChanMessage, source: Source) => void) | undefined;
 }
@@ -83,7 +100,12 @@ export function settingsOf(o: ReliableOptions): Settings {
     rsndRate: o.rsndRate ?? 20,
     lingerMs: o.lingerMs ?? 0,
     superseded: new Set(o.superseded ?? []),
-    limits: o.limits,
+    limits: o.limits ?? DEFAULT_LIMITS,
+    maxSenders: o.maxSenders ?? 32_768,
+    maxGaps: o.maxGaps ?? 4096,
+    unconfirmedTries: o.unconfirmedTries ?? 3,
+    requesterRate: o.requesterRate ?? 5,
+    maxRequesters: o.maxRequesters ?? 1024,
     logger: o.logger,
     onRepaired: o.onRepaired,
   };
@@ -117,6 +139,20 @@ export interface ReliableStats {
   answersExpired: number;
   /** Gaps given up after nackTries rounds. */
   givenUp: number;
+  /** NACK rounds that waited a whole round for a token: counted as tries, not sent. */
+  nacksExpired: number;
+  /** Gaps not awaited because maxGaps were awaited already. */
+  gapsRefused: number;
+  /** Senders forgotten to stay within maxSenders (least recently heard first). */
+  sendersEvicted: number;
+  /** LASTs refused: they announced a number beyond the plausible window of what was seen. */
+  lastRefused: number;
+  /** RSNDs refused: a number beyond what we have seen of that sender (never asked for). */
+  rsndRefused: number;
+  /** NACKs not answered because their requester was over requesterRate. */
+  answersRefused: number;
+  /** Requesters forgotten to stay within maxRequesters. */
+  requestersEvicted: number;
   lastSent: number;
   restarts: number;
   controlReceived: number;
@@ -141,6 +177,13 @@ export function emptyStats(): ReliableStats {
     answersDeferred: 0,
     answersExpired: 0,
     givenUp: 0,
+    nacksExpired: 0,
+    gapsRefused: 0,
+    sendersEvicted: 0,
+    lastRefused: 0,
+    rsndRefused: 0,
+    answersRefused: 0,
+    requestersEvicted: 0,
     lastSent: 0,
     restarts: 0,
     controlReceived: 0,

@@ -13,12 +13,23 @@
  *   sent after it joined); a sender heard from a new address has restarted and is tracked anew.
  * - Senders long silent with nothing missing are forgotten.
  *
+ * Bounded whatever the network sends (issue 11, protocol.md "Bounds"):
+ * - at most maxSenders streams; beyond it the least recently heard is forgotten (its next
+ *   message starts its tracking anew: delivery goes on, only repair continuity is lost);
+ * - at most maxMissing gaps per sender (gaps.ts) and maxGaps in all; gaps beyond are refused;
+ * - a LAST moves a stream only within a plausible window of what was seen: maxMissing numbers
+ *   above the highest for a sender heard directly, LAST_SPAN for one known only from LASTs
+ *   (and such a stream, first heard through a LAST, tracks at most LAST_SPAN numbers);
+ * - an RSND is delivered only for a number we await (missing, or given up but never received);
+ * - a NACK round that waits a whole round for a token counts as a try (deferred rounds expire),
+ *   and a sender known only from LASTs gets unconfirmedTries rounds, not nackTries.
+ *
  * What to do with a message (deliver it, keep a copy) and how to send a NACK are the caller's
  * (endpoint.ts), through the hooks.
  */
 import type { ChanMessage } from "../codec.js";
 import type { Source } from "../transport.js";
-import { type Change, DEFAULT_LIMITS, SeqStream } from "./gaps.js";
+import { type Change, SeqStream } from "./gaps.js";
 import type { ReliableStats, Settings } from "./options.js";
 import type { Scheduler } from "./scheduler.js";
 import { type LastControl, NB_MAX, priorOf, withoutPrior } from "./wire.js";
@@ -35,6 +46,8 @@ interface Gap {
   tries: number;
   /** When the current NACK round began (ours or another peer's). */
   roundAt: number;
+  /** When the pending round fell due while no NACK token was left; -1 if it is not waiting. */
+  waitingSince: number;
 }
 
 interface Stream {
@@ -42,8 +55,18 @@ interface Stream {
   /** Where the sender's own datagrams come from: the source of its repaired messages. */
   source: Source;
   heard: number;
-  gaps: Map<number, Gap>;
+  /** A sequenced message of it was heard directly (not only LASTs about it). */
+  direct: boolean;
+  /** The gaps awaited (only while there are some). */
+  gaps: Map<number, Gap> | undefined;
 }
+
+/** How many numbers a LAST may open for a sender known only from LASTs. */
+export const LAST_SPAN = NB_MAX;
+
+/** LRU order is refreshed at most this often per sender (ms): re-inserting on every message
+ *  would cost a Map delete and set per datagram. */
+const TOUCH_MS = 1000;
 
 function sameSource(a: Source, b: Source): boolean {
   return a.address === b.address && a.port === b.port;
@@ -52,7 +75,9 @@ function sameSource(a: Source, b: Source): boolean {
 const nackKey = (sender: string, seq: number): string => `n ${sender} ${seq}`;
 
 export class Receiver {
+  /** Least recently heard first (to within TOUCH_MS). */
   private readonly streams = new Map<string, Stream>();
+  private totalGaps = 0;
   private readonly joinedAt: number;
   private lastSweep: number;
 
@@ -72,9 +97,7 @@ export class Receiver {
 
   /** Gaps currently waiting for repair. */
   get pendingGaps(): number {
-    let n = 0;
-    for (const st of this.streams.values()) n += st.gaps.size;
-    return n;
+    return this.totalGaps;
   }
 
   /** Senders currently tracked. */
@@ -88,7 +111,8 @@ export class Receiver {
     let st = this.streams.get(msg.sender);
     if (st && !sameSource(st.source, source)) st = this.restarted(msg.sender);
     st ??= this.newStream(msg.sender, msg.seq, source);
-    st.heard = now;
+    this.touch(msg.sender, st, now);
+    st.direct = true;
     this.arrived(msg, st, false, now);
   }
 
@@ -100,6 +124,12 @@ export class Receiver {
       this.stats.old++;
       return;
     }
+    if (msg.seq > st.seq.high) {
+      // Never asked for: beyond anything seen of that sender. Accepting it would jump the stream
+      // and make the sender's next real messages look old.
+      this.stats.rsndRefused++;
+      return;
+    }
     this.arrived(msg, st, true, this.s.clock.now());
   }
 
@@ -109,7 +139,7 @@ export class Receiver {
     this.apply(sender, st, r);
     const superseded = this.s.superseded.has(msg.opcode);
     const prior = superseded ? priorOf(msg) : undefined;
-    if (prior !== undefined && r.arrival === "new" && st.gaps.size > 0) this.inferPrior(sender, st, prior, msg.seq);
+    if (prior !== undefined && r.arrival === "new" && st.gaps) this.inferPrior(sender, st, prior, msg.seq);
     if (r.arrival !== "new") {
       if (r.arrival === "duplicate") this.stats.duplicates++;
       else this.stats.old++;
@@ -139,25 +169,32 @@ export class Receiver {
     let st = this.streams.get(sender);
     if (st && !sameSource(st.source, source)) st = this.restarted(sender);
     if (!st) {
-      // First we hear of it: ask only for what was sent after we joined.
+      // First we hear of it: ask only for what was sent after we joined, and at most LAST_SPAN.
       const first = sinceStart ? (c.first as number) : c.age !== undefined && c.age <= present ? c.seq : c.seq + 1;
-      st = this.newStream(sender, Math.min(first, c.seq + 1), source);
-    } else if (sinceStart) {
-      this.apply(sender, st, st.seq.extendBack(c.first as number));
+      st = this.newStream(sender, Math.min(Math.max(first, c.seq - LAST_SPAN + 1), c.seq + 1), source);
+    } else {
+      const span = st.direct ? st.seq.limits.maxMissing : LAST_SPAN;
+      if (c.seq > st.seq.high + span) {
+        this.stats.lastRefused++;
+        this.s.logger?.debug({ sender, seq: c.seq, high: st.seq.high }, "implausible LAST refused");
+        return;
+      }
+      if (sinceStart) this.apply(sender, st, st.seq.extendBack(Math.max(c.first as number, st.seq.high - span + 1)));
     }
-    st.heard = now;
+    this.touch(sender, st, now);
     this.apply(sender, st, st.seq.announce(c.seq));
-    if (c.nb !== undefined && st.gaps.size > 0) this.inferFromList(sender, st, c.seq, c.nb, c.first);
+    if (c.nb !== undefined && st.gaps) this.inferFromList(sender, st, c.seq, c.nb, c.first);
   }
 
   /** Someone NACKed (sender, seq): if we miss it too, their round is ours (suppression). */
   onNack(sender: string, seq: number): void {
     const now = this.s.clock.now();
     const st = this.streams.get(sender);
-    const gap = st?.gaps.get(seq);
+    const gap = st?.gaps?.get(seq);
     if (gap && now - gap.roundAt >= this.s.nackWaitMs) {
       gap.tries++;
       gap.roundAt = now;
+      gap.waitingSince = -1;
       this.stats.nacksSuppressed++;
       this.sched.set(nackKey(sender, seq), this.retryDelay(gap.tries), () => this.nackDue(sender, seq));
     }
@@ -166,7 +203,11 @@ export class Receiver {
   /** Stop tracking a sender (it restarted, or one of our own senders took its id). */
   forget(sender: string): void {
     const st = this.streams.get(sender);
-    if (st) for (const seq of st.gaps.keys()) this.sched.cancel(nackKey(sender, seq));
+    if (!st) return;
+    if (st.gaps) {
+      for (const seq of st.gaps.keys()) this.sched.cancel(nackKey(sender, seq));
+      this.totalGaps -= st.gaps.size;
+    }
     this.streams.delete(sender);
   }
 
@@ -178,7 +219,16 @@ export class Receiver {
   private apply(sender: string, st: Stream, change: Change): void {
     for (const seq of change.abandoned) this.closeGap(sender, st, seq);
     for (const seq of change.gaps) {
-      st.gaps.set(seq, { tries: 0, roundAt: Number.NEGATIVE_INFINITY });
+      if (this.totalGaps >= this.s.maxGaps) {
+        // Not awaited, and not remembered (the stream would grow under a flood): a copy that
+        // still comes counts as a duplicate.
+        st.seq.forgo(seq);
+        this.stats.gapsRefused++;
+        continue;
+      }
+      st.gaps ??= new Map();
+      st.gaps.set(seq, { tries: 0, roundAt: Number.NEGATIVE_INFINITY, waitingSince: -1 });
+      this.totalGaps++;
       this.stats.gaps++;
       this.sched.set(nackKey(sender, seq), this.s.rng.next() * this.s.nackWaitMs, () => this.nackDue(sender, seq));
     }
@@ -187,7 +237,7 @@ export class Receiver {
   /** A superseded message says its sender's latest other message was K: what we miss between
    *  K and it were superseded ones too. */
   private inferPrior(sender: string, st: Stream, k: number, seq: number): void {
-    if (k >= seq) return;
+    if (k >= seq || !st.gaps) return;
     for (const gap of [...st.gaps.keys()]) {
       if (gap > k && gap < seq && st.seq.resolve(gap)) {
         this.closeGap(sender, st, gap);
@@ -201,7 +251,7 @@ export class Receiver {
    *  not full) were superseded ones. */
   private inferFromList(sender: string, st: Stream, last: number, nb: readonly number[], first?: number): void {
     const from = nb.length >= NB_MAX ? (nb[nb.length - 1] as number) : first;
-    if (from === undefined) return;
+    if (from === undefined || !st.gaps) return;
     const keep = new Set(nb);
     for (const seq of [...st.gaps.keys()]) {
       if (seq >= from && seq <= last && !keep.has(seq) && st.seq.resolve(seq)) {
@@ -212,52 +262,84 @@ export class Receiver {
   }
 
   private closeGap(sender: string, st: Stream, seq: number): void {
-    if (st.gaps.delete(seq)) this.sched.cancel(nackKey(sender, seq));
+    if (!st.gaps?.delete(seq)) return;
+    this.totalGaps--;
+    this.sched.cancel(nackKey(sender, seq));
+    if (st.gaps.size === 0) st.gaps = undefined;
+  }
+
+  /** One NACK round: long enough for an answer. */
+  private roundMs(): number {
+    return this.s.nackWaitMs + 2 * this.s.rsndWaitMs;
   }
 
   /** Wait after a NACK round before the next: long enough for an answer, doubling, capped at
    *  4× so that all rounds fit in the retransmission buffers' reach (about 14 s by default). */
   private retryDelay(tries: number): number {
-    const base = this.s.nackWaitMs + 2 * this.s.rsndWaitMs;
-    return base * 2 ** Math.min(tries - 1, 2) + this.s.rng.next() * this.s.nackWaitMs;
+    return this.roundMs() * 2 ** Math.min(tries - 1, 2) + this.s.rng.next() * this.s.nackWaitMs;
   }
 
   private nackDue(sender: string, seq: number): void {
     const st = this.streams.get(sender);
-    const gap = st?.gaps.get(seq);
+    const gap = st?.gaps?.get(seq);
     if (!st || !gap) return;
-    if (gap.tries >= this.s.nackTries) {
+    const tries = st.direct ? this.s.nackTries : Math.min(this.s.nackTries, this.s.unconfirmedTries);
+    if (gap.tries >= tries) {
       st.seq.resolve(seq);
-      st.gaps.delete(seq);
+      this.closeGap(sender, st, seq);
       this.stats.givenUp++;
       this.s.logger?.debug({ sender, seq, tries: gap.tries }, "gave up waiting for a lost message");
       return;
     }
     const now = this.s.clock.now();
     if (!this.takeNackToken(now)) {
-      // Over our NACK rate: this round waits for a token (and may be suppressed meanwhile).
-      this.stats.nacksDeferred++;
-      const wait = this.nackTokenWait(now) + this.s.rng.next() * this.s.nackWaitMs;
-      this.sched.set(nackKey(sender, seq), wait, () => this.nackDue(sender, seq));
-      return;
+      if (gap.waitingSince < 0) gap.waitingSince = now;
+      if (now - gap.waitingSince < this.roundMs()) {
+        // Over our NACK rate: this round waits for a token (and may be suppressed meanwhile).
+        this.stats.nacksDeferred++;
+        const wait = this.nackTokenWait(now) + this.s.rng.next() * this.s.nackWaitMs;
+        this.sched.set(nackKey(sender, seq), wait, () => this.nackDue(sender, seq));
+        return;
+      }
+      // Waited a whole round for a token: the round is spent, as if sent and unanswered, so a
+      // backlog of gaps drains in bounded time instead of queueing behind the rate limit.
+      this.stats.nacksExpired++;
+    } else if (this.hooks.nack(sender, seq)) {
+      this.stats.nacksSent++;
     }
-    if (this.hooks.nack(sender, seq)) this.stats.nacksSent++;
     gap.tries++;
     gap.roundAt = now;
+    gap.waitingSince = -1;
     this.sched.set(nackKey(sender, seq), this.retryDelay(gap.tries), () => this.nackDue(sender, seq));
   }
 
   // ---- streams ----
 
   private newStream(sender: string, first: number, source: Source): Stream {
+    while (this.streams.size >= this.s.maxSenders) {
+      const oldest = this.streams.keys().next();
+      if (oldest.done) break;
+      this.forget(oldest.value);
+      this.stats.sendersEvicted++;
+    }
     const st: Stream = {
-      seq: new SeqStream(first, this.s.limits ?? DEFAULT_LIMITS),
+      seq: new SeqStream(first, this.s.limits),
       source,
       heard: this.s.clock.now(),
-      gaps: new Map(),
+      direct: false,
+      gaps: undefined,
     };
     this.streams.set(sender, st);
     return st;
+  }
+
+  /** Heard now: move it to the recent end of the eviction order (at most every TOUCH_MS). */
+  private touch(sender: string, st: Stream, now: number): void {
+    if (now - st.heard >= TOUCH_MS) {
+      this.streams.delete(sender);
+      this.streams.set(sender, st);
+    }
+    st.heard = now;
   }
 
   /** The sender speaks from a new address: a new program under the same id (restart). */
@@ -275,7 +357,7 @@ export class Receiver {
     if (now - this.lastSweep < idle / 2) return;
     this.lastSweep = now;
     for (const [sender, st] of this.streams) {
-      if (st.gaps.size === 0 && now - st.heard > idle) this.streams.delete(sender);
+      if (!st.gaps && now - st.heard > idle) this.streams.delete(sender);
     }
   }
 }

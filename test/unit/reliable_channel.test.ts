@@ -336,16 +336,16 @@ describe("ReliableChannel", () => {
 
   it("answers a lost BEAT with SKIP, not RSND, when BEATs carry no prior= tag", async () => {
     const g = new Group();
-    const bot = g.peer("AAAA0001");
+    // A bot of the original program: untagged BEATs, and it never answers NACKs.
+    const bot = g.peer("AAAA0001", { legacy: true });
+    g.peer("H0000001");
     const rx = g.peer("R0000001");
     dropSeq(rx, "AAAA0001", 2);
-    // As the original's bots send them (or a peer whose tag was lost): untagged BEATs.
-    // The sender's own layer never saw them: it answers what it does not hold with SKIP.
-    const link = bot.rel?.endpoint.link;
-    for (let i = 1; i <= 3; i++) link?.sendAs("AAAA0001", i, "BEAT", "*", ["Beep"]);
+    // The holder kept the fact that 2 was a BEAT: it answers with SKIP.
+    for (let i = 1; i <= 3; i++) bot.chan.send("BEAT", "*", ["Beep"]);
     await g.run(3_000);
     expect(seqsFrom(rx, "AAAA0001")).toEqual([1, 3]);
-    expect(g.wire("SKIP", "AAAA0001").length).toBe(1);
+    expect(g.wire("SKIP", "AAAA0001").map((m) => m.sender)).toEqual(["H0000001"]);
     expect(g.wire("RSND").length).toBe(0);
     expect(rx.rel?.reliability.skipped).toBe(1);
     expect(rx.rel?.pendingGaps).toBe(0);
