@@ -10,7 +10,7 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bot, type ResultsFile } from "../../dnabot/bot.js";
 import { sendResource } from "../../dnabot/upload.js";
-import { Channel } from "../../shared/channel.js";
+import { Channel, type Link } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, encodeLine, parseLine } from "../../shared/codec.js";
 import { type Config, loadConfig } from "../../shared/config.js";
@@ -159,6 +159,12 @@ describe("reliability layer with a key", () => {
     const a = keyed(g, "AAAA0001");
     a.chan.send("BEAT", "*", ["Beep"]);
     await g.run(20);
+    // A announces 2 (lost to B): only a number B misses is accepted from an RSND.
+    const aLink = a.rel?.endpoint.link as Link;
+    aLink.transport.send(
+      encodeLine(authOn(g.clock, RING, { sid: "AAAAAAAAAAA" }).sign("AAAA0001 0 LAST * 2 age=0 first=1 since=0")),
+    );
+    await g.run(1);
     const attacker = g.net.endpoint("127.0.0.66");
     const refused: RefuseReason[] = [];
     b.chan.on("refused", (r) => refused.push(r));
