@@ -18,6 +18,7 @@ import {
   type ConfigOf,
   type ConfigWarning,
   clip,
+  closest,
   FileTooLargeError,
   formatValue,
   KEYS,
@@ -133,35 +134,6 @@ export function parseArgs(
     overrides[k] = last === true ? "" : String(last);
   }
   return { flags, overrides, configFile, positional: parsed._.map(String) };
-}
-
-/** The closest name to a mistyped one (2 edits for short words, 3 for long ones), if any. */
-export function closest(word: string, names: readonly string[]): string | undefined {
-  const w = word.toLowerCase();
-  let best: string | undefined;
-  let bestD = (w.length < 3 ? 0 : w.length < 8 ? 2 : 3) + 1;
-  for (const n of names) {
-    const d = editDistance(w, n.toLowerCase());
-    if (d < bestD) {
-      best = n;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 99;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] as number;
 }
 
 // ---- programs ----------------------------------------------------------------------------------
@@ -305,7 +277,13 @@ function problemText(e: ConfigError): string {
 export function describeWarning(w: ConfigWarning): string {
   switch (w.kind) {
     case "unknown-key":
-      return t("unknown configuration key {{key}} in file {{file}}, ignored", { key: w.key, file: w.source.file });
+      return w.guess
+        ? t("unknown configuration key {{key}} in file {{file}} (did you mean {{guess}}?), ignored", {
+            key: w.key,
+            file: w.source.file,
+            guess: w.guess,
+          })
+        : t("unknown configuration key {{key}} in file {{file}}, ignored", { key: w.key, file: w.source.file });
     case "outside-section":
       return t("configuration key {{key}} in file {{file}} is outside the [DNABot] section, ignored", {
         key: w.key,
@@ -341,6 +319,9 @@ export function usage<K extends KeyTable>(spec: ProgramSpec<K>): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** One-letter options other programs use, for a guess: -v → -version. */
+const SHORT: Record<string, string> = { v: "version", V: "version", d: "debug", i: "info", q: "quiet" };
 
 /** The language named on the command line (-lang=xx), if any, whatever else is wrong there. */
 function langOption(argv: readonly string[]): string | undefined {
@@ -390,7 +371,10 @@ export function startProgram<K extends KeyTable = typeof KEYS>(
   }
   for (const k of Object.keys(args.overrides)) {
     if (keyNames.some((n) => n.toLowerCase() === k.toLowerCase())) continue;
-    const guess = closest(k, [...flagNames, ...keyNames, "config"]);
+    const guess =
+      SHORT[k] !== undefined && flagNames.includes(SHORT[k])
+        ? SHORT[k]
+        : closest(k, [...flagNames, ...keyNames, "config"]);
     return refuse(
       guess
         ? t("{{prog}}: unknown option -{{option}} (did you mean -{{guess}}?)", {

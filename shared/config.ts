@@ -395,7 +395,7 @@ export function describeSource(s: ValueSource): string {
 }
 
 export type ConfigWarning =
-  | { kind: "unknown-key"; key: string; source: ValueSource }
+  | { kind: "unknown-key"; key: string; source: ValueSource; guess?: string }
   /** A key above the first section header: the original's reader refuses such a file. */
   | { kind: "outside-section"; key: string; source: ValueSource }
   /** The file has settings but no [DNABot] section, so none of them apply. */
@@ -444,6 +444,35 @@ export function canonicalKey(table: KeyTable, key: string): string | undefined {
   return Object.keys(table).find((k) => k.toLowerCase() === lower);
 }
 
+/** The closest name to a mistyped one (2 edits for short words, 3 for long ones), if any. */
+export function closest(word: string, names: readonly string[]): string | undefined {
+  const w = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = (w.length < 3 ? 0 : w.length < 8 ? 2 : 3) + 1;
+  for (const n of names) {
+    const d = editDistance(w, n.toLowerCase());
+    if (d < bestD) {
+      best = n;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3) return 99;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
 /** Strip one layer of matching quotes, "since I keep making this mistake" (the original). */
 export function stripQuotes(s: string): string {
   return s.trim().replace(/^["']+|["']+$/g, "");
@@ -487,8 +516,10 @@ export function loadConfig<K extends KeyTable = typeof KEYS>(opts: LoadOptions<K
     for (const [k, v] of Object.entries(section ?? {})) {
       const key = canonicalKey(defs, k);
       if (!key) {
-        if (!opts.alsoKnown || !canonicalKey(opts.alsoKnown, k))
-          warnings.push({ kind: "unknown-key", key: clip(k), source: fileSource });
+        if (!opts.alsoKnown || !canonicalKey(opts.alsoKnown, k)) {
+          const guess = closest(k, Object.keys(defs));
+          warnings.push({ kind: "unknown-key", key: clip(k), source: fileSource, ...(guess ? { guess } : {}) });
+        }
         continue;
       }
       raw.set(key, { value: iniValueText(v), source: fileSource });

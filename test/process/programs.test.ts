@@ -58,35 +58,12 @@ describe("-help", () => {
   });
 });
 
-describe("configuration mistakes: one line on stderr, exit 2", () => {
+describe("refusals through the launcher: one line on stderr, exit 2, nothing started", () => {
+  // Every case is tested in-process (test/unit/programs.test.ts); these show the launcher's status.
   const cases: [string[], string][] = [
     [["-chanPort=70000"], 'dnabot: bad configuration chanPort="70000" (command line): a port must be from 1 to 65535'],
-    [["-filePort=0"], 'dnabot: bad configuration filePort="0" (command line): a port must be from 1 to 65535'],
-    [["-config", "missing.ini"], 'dnabot: bad configuration config="missing.ini" (command line): no such file'],
-    [["-config"], "dnabot: -config needs a file name"],
-    [["-config", "."], 'dnabot: bad configuration config="." (command line): the file cannot be read'],
-    [["-lifespan=soon"], 'dnabot: bad configuration lifespan="soon" (command line): not a number'],
-    [["-backoff=-2"], 'dnabot: bad configuration backoff="-2" (command line): a duration cannot be negative'],
-    [["-heartbeat=0"], 'dnabot: bad configuration heartbeat="0" (command line): must be more than 0 seconds'],
-    [["-discovery=1.5"], 'dnabot: bad configuration discovery="1.5" (command line): a probability must be from 0 to 1'],
-    [
-      ["-chanAddr=10.0.0.1"],
-      'dnabot: bad configuration chanAddr="10.0.0.1" (command line): not a multicast address (224.0.0.0/4 or ff00::/8)',
-    ],
-    [["-chanTTL=300"], 'dnabot: bad configuration chanTTL="300" (command line): must be from 0 to 255'],
-    [["-CHANPORT=x"], 'dnabot: bad configuration chanPort="x" (command line): not a number'],
     [["-debgu"], "dnabot: unknown option -debgu (did you mean -debug?)"],
-    [["--verbose"], "dnabot: unknown option -verbose; -help lists the options"],
     [["-fg", "stray"], 'dnabot: unexpected argument "stray"; options start with -, e.g. -lifespan=30'],
-    [
-      ["-heartbeat=2147484"],
-      'dnabot: bad configuration heartbeat="2147484" (command line): must be more than 0 and at most 86,400',
-    ],
-    [["-lifespan=2147484"], 'dnabot: bad configuration lifespan="2147484" (command line): must be from 0 to 2,147,483'],
-    [
-      ["-config=/dev/zero"],
-      'dnabot: bad configuration config="/dev/zero" (command line): the file is larger than 1,048,576 bytes',
-    ],
   ];
   it.each(cases)("node dnabot %j", (args, line) => {
     const r = run("dnabot", args);
@@ -104,20 +81,6 @@ describe("configuration mistakes: one line on stderr, exit 2", () => {
     ]);
     expect(r.status).toBe(2);
   });
-
-  it("a bad value in ./dnabot.ini names the file", () => {
-    const dir = tempDir();
-    try {
-      writeFileSync(join(dir.dir, "dnabot.ini"), '[DNABot]\nchanAddr = "192.168.1.1"\n');
-      const r = run("dnabot", [], dir.dir);
-      expect(r.errLines).toEqual([
-        'dnabot: bad configuration chanAddr="192.168.1.1" (file ./dnabot.ini): not a multicast address (224.0.0.0/4 or ff00::/8)',
-      ]);
-      expect(r.status).toBe(2);
-    } finally {
-      dir.cleanup();
-    }
-  });
 });
 
 describe("warnings and the sign of life", () => {
@@ -132,7 +95,7 @@ describe("warnings and the sign of life", () => {
       );
       expect(r.status).toBe(0);
       expect(r.errLines).toEqual([
-        "dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini, ignored",
+        "dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini (did you mean lifespan?), ignored",
         expect.stringMatching(/^dnabot: bot [0-9A-F]{8} running, log in .*dnabot\.log \(-fg logs here\)$/),
       ]);
     } finally {

@@ -158,7 +158,10 @@ describe("warnings", () => {
     const r = load(ini("lifespn = 3\nlifespan = 4"));
     expect(r.config.lifespan).toBe(4);
     expect(r.warnings).toEqual<ConfigWarning[]>([
-      { kind: "unknown-key", key: "lifespn", source: { kind: "file", file: "./dnabot.ini" } },
+      { kind: "unknown-key", key: "lifespn", source: { kind: "file", file: "./dnabot.ini" }, guess: "lifespan" },
+    ]);
+    expect(load(ini("frobnicate = 1")).warnings).toEqual([
+      { kind: "unknown-key", key: "frobnicate", source: { kind: "file", file: "./dnabot.ini" } },
     ]);
     const e = errorOf(() => load({}, { hartbeat: "2" }));
     expect([e.key, e.problem, e.source]).toEqual(["hartbeat", "unknown-option", { kind: "cli" }]);

@@ -3,7 +3,7 @@
  * in-memory group, with captured streams, a temporary working directory and signals we send.
  * What only a real process shows (the launchers, stdio of a child) stays in test/process.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -95,7 +95,8 @@ describe("start-up: strict command lines", () => {
       err: "dnabot: unknown option -debgu (did you mean -debug?)\n",
     });
     expect(start("--lifespn=3").err).toBe("dnabot: unknown option -lifespn (did you mean -lifespan?)\n");
-    expect(start("-v")).toMatchObject({ code: 2, err: "dnabot: unknown option -v; -help lists the options\n" });
+    expect(start("-v")).toMatchObject({ code: 2, err: "dnabot: unknown option -v (did you mean -version?)\n" });
+    expect(start("-zz")).toMatchObject({ code: 2, err: "dnabot: unknown option -zz; -help lists the options\n" });
   });
 
   it("a stray word: one line naming it, exit 2", () => {
@@ -111,7 +112,9 @@ describe("start-up: strict command lines", () => {
     const r = start("-backoff=0.5");
     expect(r.code).toBeUndefined();
     expect([r.prog?.config.lifespan, r.prog?.config.backoff]).toEqual([7, 0.5]);
-    expect(r.err).toBe("dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini, ignored\n");
+    expect(r.err).toBe(
+      "dnabot: warning: unknown configuration key lifespn in file ./dnabot.ini (did you mean lifespan?), ignored\n",
+    );
   });
 
   it("value options that are not config keys (e.g. -hostList=FILE) come apart, and usage names them", () => {
@@ -152,6 +155,62 @@ describe("start-up: strict command lines", () => {
     expect(fr).toHaveLength(en.length);
     expect(fr[0]).toMatch(/^Utilisation : dnabot/);
     for (let i = 0; i < en.length; i++) if (/[a-z]{4,}/.test(en[i] as string)) expect(fr[i]).not.toBe(en[i]);
+  });
+});
+
+describe("dnabot main(): refusals are one line on stderr, exit 2, and nothing is started", () => {
+  const cases: [string[], string][] = [
+    [["-chanPort=70000"], 'dnabot: bad configuration chanPort="70000" (command line): a port must be from 1 to 65535'],
+    [["-filePort=0"], 'dnabot: bad configuration filePort="0" (command line): a port must be from 1 to 65535'],
+    [["-config", "missing.ini"], 'dnabot: bad configuration config="missing.ini" (command line): no such file'],
+    [["-config"], "dnabot: -config needs a file name"],
+    [["-config", "."], 'dnabot: bad configuration config="." (command line): the file cannot be read'],
+    [["-lifespan=soon"], 'dnabot: bad configuration lifespan="soon" (command line): not a number'],
+    [["-backoff=-2"], 'dnabot: bad configuration backoff="-2" (command line): a duration cannot be negative'],
+    [["-heartbeat=0"], 'dnabot: bad configuration heartbeat="0" (command line): must be more than 0 seconds'],
+    [["-discovery=1.5"], 'dnabot: bad configuration discovery="1.5" (command line): a probability must be from 0 to 1'],
+    [
+      ["-chanAddr=10.0.0.1"],
+      'dnabot: bad configuration chanAddr="10.0.0.1" (command line): not a multicast address (224.0.0.0/4 or ff00::/8)',
+    ],
+    [["-chanTTL=300"], 'dnabot: bad configuration chanTTL="300" (command line): must be from 0 to 255'],
+    [["-CHANPORT=x"], 'dnabot: bad configuration chanPort="x" (command line): not a number'],
+    [["-debgu"], "dnabot: unknown option -debgu (did you mean -debug?)"],
+    [["--verbose"], "dnabot: unknown option -verbose; -help lists the options"],
+    [["-fg", "stray"], 'dnabot: unexpected argument "stray"; options start with -, e.g. -lifespan=30'],
+    [
+      ["-heartbeat=2147484"],
+      'dnabot: bad configuration heartbeat="2147484" (command line): must be more than 0 and at most 86,400',
+    ],
+    [["-lifespan=2147484"], 'dnabot: bad configuration lifespan="2147484" (command line): must be from 0 to 2,147,483'],
+    [
+      ["-config=/dev/zero"],
+      'dnabot: bad configuration config="/dev/zero" (command line): the file is larger than 1,048,576 bytes',
+    ],
+  ];
+  it.each(cases)("dnabot %j", async (args, line) => {
+    const io = testIO(tmp.dir);
+    expect(await dnabot(args, ENV, io)).toBe(2);
+    expect([io.out(), io.err()]).toEqual(["", `${line}\n`]);
+    // Nothing started: no log, no results file where it was run.
+    expect(readdirSync(tmp.dir)).toEqual([]);
+  });
+
+  it("the supervisor reports them the same way", async () => {
+    const io = testIO(tmp.dir);
+    expect(await supervisor(["-chanPort=70000"], ENV, io)).toBe(2);
+    expect(io.err()).toBe(
+      'supervisor: bad configuration chanPort="70000" (command line): a port must be from 1 to 65535\n',
+    );
+  });
+
+  it("a bad value in ./dnabot.ini names the file", async () => {
+    writeFileSync(join(tmp.dir, "dnabot.ini"), '[DNABot]\nchanAddr = "192.168.1.1"\n');
+    const io = testIO(tmp.dir);
+    expect(await dnabot([], ENV, io)).toBe(2);
+    expect(io.err()).toBe(
+      'dnabot: bad configuration chanAddr="192.168.1.1" (file ./dnabot.ini): not a multicast address (224.0.0.0/4 or ff00::/8)\n',
+    );
   });
 });
 
