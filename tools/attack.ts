@@ -14,11 +14,12 @@
  * process, which parses only the real bots' datagrams during an attack. Exits 1 if anything
  * under attack crashed.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
+import type { ProgramIO } from "../shared/cli.js";
 import { parseDatagram } from "../shared/codec.js";
 import { t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
@@ -33,8 +34,8 @@ import {
   deliveryOf,
   isPrivateNamespace,
 } from "./attack_report.js";
-import { makeRunDir, repoRoot } from "./botfleet.js";
-import { fail } from "./fleet_run.js";
+import { makeRunDir, nodeProgramCommand, repoRoot } from "./botfleet.js";
+import { runTool, ToolExit } from "./fleet_run.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { sampleProcess } from "./procstats.js";
 import { checkBotArgs, initToolLanguage, parseToolArgs, sleep } from "./toolargs.js";
@@ -48,43 +49,15 @@ const NACK_QUIET_AFTER_MS = 10_000;
 const SLOW_CONNECTIONS = 1000;
 const BIG_UPLOAD_BYTES = 100 * 1024 * 1024;
 
-const argv = process.argv.slice(2);
-initToolLanguage(argv);
-const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only"] });
-if (!parsed.ok) fail(parsed.error, 2);
-const { args } = parsed;
-if (args.flags.has("help")) {
-  process.stdout.write(
-    `${[
-      t("Usage: npm run attack -- [-seconds=60] [-bots=5] [-only=ATTACK,...] [-json] [bot options]"),
-      t("Runs each attack against live bots and a supervisor inside a private network namespace and prints a table."),
-      t("Attacks: {{list}}", { list: ATTACKS.map((a) => a.name).join(", ") }),
-    ].join("\n")}\n`,
-  );
-  process.exit(0);
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
+  return runTool(io, () => attack(argv, env, io));
 }
-const positiveInt = (name: string, dflt: number, max: number): number => {
-  const v = args.values.get(name);
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    fail(t("{{prog}}: -{{name}} must be a whole number from 1 to {{max}}", { prog: PROG, name, max }), 2);
-  }
-  return n;
-};
-const seconds = positiveInt("seconds", 60, 3600);
-const botCount = positiveInt("bots", 5, 50);
-const only = args.values.get("only");
-const attacks: Attack[] = [];
-for (const name of only === undefined ? ATTACKS.map((a) => a.name) : only.split(",")) {
-  const a = attackNamed(name.trim());
-  if (!a) fail(t("{{prog}}: unknown attack {{name}}; -help lists them", { prog: PROG, name }), 2);
-  attacks.push(a);
-}
-const checked = checkBotArgs(PROG, args.botArgs);
-if (!checked.ok) fail(checked.error, 2);
 
-// ---- the namespace -------------------------------------------------------------------------------
+interface Options {
+  seconds: number;
+  botCount: number;
+  botArgs: string[];
+}
 
 function netns(pid: string): string | undefined {
   try {
@@ -94,35 +67,111 @@ function netns(pid: string): string | undefined {
   }
 }
 
-const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal));
-const here = netns("self");
-const parent = process.env[IN_NAMESPACE];
-if (!isPrivateNamespace({ self: here, init: netns("1"), parent, onlyLoopback })) {
-  if (process.getuid?.() === 0 && parent === undefined && here !== undefined) {
-    const script = process.argv[1] as string;
-    const r = spawnSync("unshare", ["-n", process.execPath, ...process.execArgv, script, ...argv], {
-      stdio: "inherit",
-      env: { ...process.env, [IN_NAMESPACE]: here },
-    });
-    if (r.error)
-      fail(
-        t("{{prog}}: cannot enter a private network namespace: {{error}}", { prog: PROG, error: r.error.message }),
+async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
+  initToolLanguage(argv, env);
+  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only"] });
+  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
+  const { args } = parsed;
+  if (args.flags.has("help")) {
+    io.stdout.write(
+      `${[
+        t("Usage: npm run attack -- [-seconds=60] [-bots=5] [-only=ATTACK,...] [-json] [bot options]"),
+        t("Runs each attack against live bots and a supervisor inside a private network namespace and prints a table."),
+        t("Attacks: {{list}}", { list: ATTACKS.map((a) => a.name).join(", ") }),
+      ].join("\n")}\n`,
+    );
+    return 0;
+  }
+  const positiveInt = (name: string, dflt: number, max: number): number => {
+    const v = args.values.get(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      throw new ToolExit(
+        t("{{prog}}: -{{name}} must be a whole number from 1 to {{max}}", { prog: PROG, name, max }),
         2,
       );
-    process.exit(r.status ?? 1);
+    }
+    return n;
+  };
+  const opts: Options = {
+    seconds: positiveInt("seconds", 60, 3600),
+    botCount: positiveInt("bots", 5, 50),
+    botArgs: args.botArgs,
+  };
+  if (args.positional.length > 0) {
+    throw new ToolExit(
+      t("{{prog}}: unexpected {{word}}; -help lists the options", { prog: PROG, word: args.positional[0] }),
+      2,
+    );
   }
-  fail(
-    t(
-      "{{prog}}: refusing to run outside a private network namespace; run it as root (it enters one with unshare -n) or inside one (tools/netlab.sh)",
-      { prog: PROG },
-    ),
-    2,
-  );
-}
-try {
-  execFileSync("ip", ["link", "set", "lo", "up"], { stdio: "ignore" });
-} catch (e) {
-  fail(t("{{prog}}: cannot bring the loopback interface up: {{error}}", { prog: PROG, error: String(e) }), 2);
+  const only = args.values.get("only");
+  const attacks: Attack[] = [];
+  for (const name of only === undefined ? ATTACKS.map((a) => a.name) : only.split(",")) {
+    const a = attackNamed(name.trim());
+    if (!a) throw new ToolExit(t("{{prog}}: unknown attack {{name}}; -help lists them", { prog: PROG, name }), 2);
+    attacks.push(a);
+  }
+  const checked = checkBotArgs(PROG, args.botArgs);
+  if (!checked.ok) throw new ToolExit(checked.error, 2);
+
+  // The namespace: ours, or one we enter now.
+  const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal));
+  const here = netns("self");
+  const parent = env[IN_NAMESPACE];
+  if (!isPrivateNamespace({ self: here, init: netns("1"), parent, onlyLoopback })) {
+    if (process.getuid?.() === 0 && parent === undefined && here !== undefined) {
+      const script = process.argv[1] as string;
+      const child = spawn("unshare", ["-n", process.execPath, ...process.execArgv, script, ...argv], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...env, [IN_NAMESPACE]: here },
+      });
+      child.stdout.pipe(io.stdout, { end: false });
+      child.stderr.pipe(io.stderr, { end: false });
+      const stopSignals = io.onSignal((signal) => child.kill(signal));
+      const status = await new Promise<number | Error>((done) => {
+        child.once("error", (e) => done(e));
+        child.once("close", (code) => done(code ?? 1));
+      });
+      stopSignals();
+      if (status instanceof Error) {
+        throw new ToolExit(
+          t("{{prog}}: cannot enter a private network namespace: {{error}}", { prog: PROG, error: status.message }),
+          2,
+        );
+      }
+      return status;
+    }
+    throw new ToolExit(
+      t(
+        "{{prog}}: refusing to run outside a private network namespace; run it as root (it enters one with unshare -n) or inside one (tools/netlab.sh)",
+        { prog: PROG },
+      ),
+      2,
+    );
+  }
+  try {
+    execFileSync("ip", ["link", "set", "lo", "up"], { stdio: "ignore" });
+  } catch (e) {
+    throw new ToolExit(
+      t("{{prog}}: cannot bring the loopback interface up: {{error}}", { prog: PROG, error: String(e) }),
+      2,
+    );
+  }
+
+  const results: AttackResult[] = [];
+  for (const a of attacks) {
+    try {
+      results.push(await runAttack(a, opts, io));
+    } catch (e) {
+      throw new ToolExit(
+        t("{{prog}}: {{attack}} could not run: {{error}}", { prog: PROG, attack: a.name, error: String(e) }),
+        1,
+      );
+    }
+  }
+  io.stdout.write(args.flags.has("json") ? `${JSON.stringify(results)}\n` : `${attackTable(results).join("\n")}\n`);
+  return results.some((r) => r.crashes > 0) ? 1 : 0;
 }
 
 // ---- one attack --------------------------------------------------------------------------------
@@ -138,18 +187,27 @@ interface Proc {
   exited: Promise<void>;
 }
 
-function start(name: string, program: string, programArgs: string[], cwd: string, stdin = false): Proc {
-  const child = spawn(process.execPath, [join(REPO, program), ...programArgs], {
+function start(
+  name: string,
+  program: string,
+  programArgs: string[],
+  cwd: string,
+  stderr: NodeJS.WritableStream,
+  stdin = false,
+): Proc {
+  // The orphan guard ends the program if this tool dies without stopping it.
+  const cmd = nodeProgramCommand(REPO, join(REPO, program), programArgs);
+  const child = spawn(cmd.file, cmd.args, {
     cwd,
-    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
-    env: { ...process.env, LANG: "C", LC_ALL: "C" },
+    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe", "pipe"],
+    env: { ...process.env, LANG: "C", LC_ALL: "C", MCASTBOTS_PARENT_FD: "3" },
   });
   const p: Proc = { child, name, crashed: false, stopping: false, exited: Promise.resolve() };
   p.exited = new Promise((done) =>
     child.once("exit", (code, signal) => {
       if (!p.stopping) {
         p.crashed = true;
-        process.stderr.write(
+        stderr.write(
           `${t("{{prog}}: {{name}} ended during the attack (status {{code}}, signal {{signal}})", {
             prog: PROG,
             name,
@@ -276,7 +334,8 @@ async function until(what: () => boolean, ms: number): Promise<boolean> {
   return what();
 }
 
-async function runAttack(a: Attack): Promise<AttackResult> {
+async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<AttackResult> {
+  const { seconds, botCount } = opts;
   const dir = makeRunDir(PROG);
   const duration = a.duration(seconds);
   const procs: Proc[] = [];
@@ -297,6 +356,7 @@ async function runAttack(a: Attack): Promise<AttackResult> {
       "supervisor",
       ["-quiet", "-heartbeat=1", `-uploadDir=${uploads}`, "-maxUpload=200000000", ...common],
       dir,
+      io.stderr,
       true,
     );
     procs.push(sup);
@@ -322,13 +382,14 @@ async function runAttack(a: Attack): Promise<AttackResult> {
       const botArgs = [
         "-heartbeat=1",
         "-backoff=0.5",
-        "-lifespan=86400",
+        // Long enough for the run, short enough that nothing outlives it for long.
+        `-lifespan=${duration + 300}`,
         "-discovery=0",
         "-frankenstein=0",
         ...common,
-        ...args.botArgs,
+        ...opts.botArgs,
       ];
-      const b = start(`bot ${i}`, "dnabot", botArgs, botDir);
+      const b = start(`bot ${i}`, "dnabot", botArgs, botDir, io.stderr);
       b.child.stdout?.resume();
       bots.push(b);
       procs.push(b);
@@ -340,14 +401,14 @@ async function runAttack(a: Attack): Promise<AttackResult> {
     // Warm-up: every bot heard, then two more heartbeats.
     const l = listener;
     if (!(await until(() => l.bots.size >= botCount, 15_000))) {
-      throw new Error(t("only {{n}} of {{count}} bots were heard", { n: l.bots.size, count: botCount }));
+      throw new Error(t("only {{n}} of {{total}} bots were heard", { n: l.bots.size, total: botCount }));
     }
     await sleep(2000);
     const ids = [...l.bots.keys()];
     real = new Set(ids);
 
     // The attack.
-    process.stderr.write(
+    io.stderr.write(
       `${t("{{prog}}: {{attack}} for {{seconds}} s…", { prog: PROG, attack: a.name, seconds: duration })}\n`,
     );
     l.phase = "attack";
@@ -390,6 +451,7 @@ async function runAttack(a: Attack): Promise<AttackResult> {
         "dnabot",
         [`-rogue=${a.kind}`, `-rogueRate=${a.rate}`, `-lifespan=${duration}`, ...common],
         rogueDir,
+        io.stderr,
       );
       rogue.stopping = true; // it ends by itself: not a crash of what is under attack
       let code: number | null = null;
@@ -440,20 +502,3 @@ async function runAttack(a: Attack): Promise<AttackResult> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-// ---- the campaign ------------------------------------------------------------------------------
-
-const results: AttackResult[] = [];
-for (const a of attacks) {
-  try {
-    results.push(await runAttack(a));
-  } catch (e) {
-    fail(t("{{prog}}: {{attack}} could not run: {{error}}", { prog: PROG, attack: a.name, error: String(e) }), 1);
-  }
-}
-if (args.flags.has("json")) {
-  process.stdout.write(`${JSON.stringify(results)}\n`);
-} else {
-  process.stdout.write(`${attackTable(results).join("\n")}\n`);
-}
-process.exit(results.some((r) => r.crashes > 0) ? 1 : 0);
