@@ -25,6 +25,7 @@ import { isSupervisorId } from "../shared/protocol.js";
 import { defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
 import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
+import { htmlTargetProblem, loadReportHtml, writeNewFile } from "./load_html.js";
 import { intervalFor, type LoadResult, ProcTracker, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { type ProcSample, sampleProcess } from "./procstats.js";
@@ -38,20 +39,21 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progra
 }
 
 async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
-  initToolLanguage(argv, env);
-  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess"] });
+  const lang = initToolLanguage(argv, env);
+  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess", "html"] });
   if (!parsed.ok) throw new ToolExit(parsed.error, 2);
   const { args } = parsed;
   if (args.flags.has("help")) {
     io.stdout.write(
       `${[
-        t("Usage: npm run load -- N [seconds] [-json] [-perProcess=K] [-python=DIR] [bot options]"),
+        t("Usage: npm run load -- N [seconds] [-json] [-html=FILE] [-perProcess=K] [-python=DIR] [bot options]"),
         t("Runs N bots on a free port of the loopback group for the given time (default 30 s) and reports"),
         t(
           "heartbeats received, messages per second, memory and CPU. The bots run with their defaults (heartbeat 10 s)",
         ),
         t("unless bot options say otherwise; they are packed into bot hosts as spawnBots packs them (-perProcess=K)."),
         t("-json prints one JSON object instead of the text report."),
+        t("-html=FILE also writes the report with its charts as one self-contained HTML file (a new file)."),
         t("-python=DIR runs the original Python bots from DIR instead, only inside a private network namespace."),
       ].join("\n")}\n`,
     );
@@ -76,6 +78,11 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     );
   }
   const json = args.flags.has("json");
+  const htmlFile = args.values.get("html");
+  if (htmlFile !== undefined) {
+    const problem = htmlTargetProblem(htmlFile);
+    if (problem !== undefined) throw new ToolExit(`${PROG}: ${problem}`, 2);
+  }
   const pythonDir = args.values.get("python");
   const perText = args.values.get("perProcess");
   if (perText !== undefined && (!/^\d+$/.test(perText) || Number(perText) < 1)) {
@@ -309,9 +316,7 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
       series,
     };
 
-    if (json) {
-      io.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
+    {
       const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
       const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
       const lines = [
@@ -367,7 +372,17 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
         tallyLine(started, tally),
       ];
       if (run.keep) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));
-      io.stdout.write(`${lines.join("\n")}\n`);
+      if (json) io.stdout.write(`${JSON.stringify(result)}\n`);
+      else io.stdout.write(`${lines.join("\n")}\n`);
+      if (htmlFile !== undefined) {
+        try {
+          writeNewFile(htmlFile, loadReportHtml(result, { lang, at: new Date(), lines }));
+          io.stderr.write(`${t("{{prog}}: report written to {{file}}", { prog: PROG, file: htmlFile })}\n`);
+        } catch (e) {
+          const error = (e as Error).message;
+          throw new ToolExit(t("{{prog}}: cannot write {{file}}: {{error}}", { prog: PROG, file: htmlFile, error }), 1);
+        }
+      }
     }
     if (channelError) throw new ToolExit(channelError, 1);
     return run.status();

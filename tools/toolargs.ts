@@ -8,7 +8,7 @@
  */
 import { describeConfigError, describeWarning, parseArgs } from "../shared/cli.js";
 import { type Config, ConfigError, KEYS, loadConfig } from "../shared/config.js";
-import { initI18n, resolveLang, t } from "../shared/i18n.js";
+import { initI18n, type Lang, resolveLang, t } from "../shared/i18n.js";
 
 /** The flags every bot accepts and the tools pass on. */
 export const BOT_FLAGS = ["fg", "debug", "info"] as const;
@@ -67,12 +67,14 @@ export function parseToolArgs(prog: string, argv: readonly string[], spec: ToolS
 }
 
 /** Language for the tool's own messages: -lang=xx among the options, else the environment. */
-export function initToolLanguage(argv: readonly string[], env: NodeJS.ProcessEnv): void {
-  const lang = argv
+export function initToolLanguage(argv: readonly string[], env: NodeJS.ProcessEnv): Lang {
+  const asked = argv
     .map((a) => /^--?lang=(.*)$/is.exec(a)?.[1])
     .filter((v) => v !== undefined)
     .pop();
-  initI18n(resolveLang(lang, env));
+  const lang = resolveLang(asked, env);
+  initI18n(lang);
+  return lang;
 }
 
 /**
