@@ -19,6 +19,7 @@ import type { Clock } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
 import type { Config } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
+import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { ExitReason } from "../shared/protocol.js";
 import type { Rng } from "../shared/random.js";
 import type { Source } from "../shared/transport.js";
@@ -58,6 +59,9 @@ export interface BotEnding {
   /** For reason "error": what went wrong (translated). */
   detail?: string;
 }
+
+/** Refused datagrams (group keys) are summed in one warning at most this often. */
+const REFUSED_REPORT_MS = 10_000;
 
 export interface BotHostOptions {
   endpoint: HostEndpoint;
@@ -172,6 +176,23 @@ export class BotHost {
   private readonly onWarning = (err: Error): void => {
     this.opts.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
   };
+  /** Group keys: datagrams the endpoint refused, by reason; logged at most every REFUSED_REPORT_MS. */
+  readonly refusedByReason: Partial<Record<RefuseReason, number>> = {};
+  private refusedUnreported: Partial<Record<RefuseReason, number>> = {};
+  private refusedReportedAt = Number.NEGATIVE_INFINITY;
+  private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
+    this.refusedByReason[reason] = (this.refusedByReason[reason] ?? 0) + 1;
+    this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
+    this.opts.logger.debug({ reason, text, from: source.address }, "refused datagram dropped");
+    if (this.opts.clock.now() - this.refusedReportedAt >= REFUSED_REPORT_MS) this.reportRefused();
+  };
+  private reportRefused(): void {
+    const counts = refusedSummary(this.refusedUnreported);
+    if (counts === "") return;
+    this.refusedUnreported = {};
+    this.refusedReportedAt = this.opts.clock.now();
+    this.opts.logger.warn(t("Refused datagrams (unsigned, forged or replayed): {{counts}}", { counts }));
+  }
 
   constructor(private readonly opts: BotHostOptions) {
     this.finished = new Promise((r) => {
@@ -179,6 +200,7 @@ export class BotHost {
     });
     opts.endpoint.on("message", this.onMessage);
     opts.endpoint.on("invalid", this.onInvalid);
+    opts.endpoint.on("refused", this.onRefused);
     opts.endpoint.on("warning", this.onWarning);
   }
 
@@ -321,6 +343,8 @@ export class BotHost {
     const ep = this.opts.endpoint;
     ep.off("message", this.onMessage);
     ep.off("invalid", this.onInvalid);
+    ep.off("refused", this.onRefused);
+    this.reportRefused();
     try {
       await ep.close();
     } catch (e) {

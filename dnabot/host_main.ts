@@ -32,6 +32,8 @@ export interface HostArgs {
   level: Level;
   /** Colour the -fg lines. */
   colour?: boolean;
+  /** Files no bot ever uploads (the group key file), absolute. */
+  secrets?: readonly string[];
 }
 
 export interface HostIo {
@@ -170,7 +172,7 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
       config,
       rng: config.seed === undefined ? makeRng() : seededRng(botSeed(config.seed, i)),
       results,
-      uploader: tcpUploader({ root: dir }),
+      uploader: tcpUploader({ root: dir, secrets: args.secrets }),
       logger: logger.child({}),
       reloadConfig: () => botConfig(dir, args, io.cwd),
     });

@@ -89,6 +89,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         fg: prog.flags.fg === true,
         level,
         colour: colourFor(io.stdout, env),
+        secrets: keyFile === "" ? [] : [keyFile],
       },
       {
         cwd: io.cwd,

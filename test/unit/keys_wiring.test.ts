@@ -9,15 +9,18 @@ import { PassThrough } from "node:stream";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Bot, type ResultsFile } from "../../dnabot/bot.js";
+import { type BotEnding, BotHost } from "../../dnabot/host.js";
 import { sendResource } from "../../dnabot/upload.js";
-import { Channel, type Link } from "../../shared/channel.js";
+import { Channel, Link } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, encodeLine, parseLine } from "../../shared/codec.js";
 import { type Config, loadConfig } from "../../shared/config.js";
 import { GroupAuth, type RefuseReason } from "../../shared/keys/auth.js";
 import { Keyring } from "../../shared/keys/keyring.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { SUPERSEDED_OPCODES } from "../../shared/open.js";
 import { seededRng } from "../../shared/random.js";
+import { ReliableEndpoint } from "../../shared/reliable/endpoint.js";
 import { Roster } from "../../supervisor/roster.js";
 import { rosterLines, Supervisor } from "../../supervisor/supervisor.js";
 import type { ViewLine } from "../../supervisor/watch.js";
@@ -457,5 +460,48 @@ describe("UPLD never sends the key file", () => {
     expect(await upload("results.data", [key])).toBe("200 0A1B2C3D:results.data\nSoup\n");
     // Without the secret named (no key), the same file would go: the refusal is the list's doing.
     expect(await upload("group.key", [])).toContain(K1.toString("base64"));
+  });
+});
+
+describe("a keyed bot host", () => {
+  it("its bots ignore an unsigned KILL * (logged once for the host) and obey a signed KILL", async () => {
+    const net = new MemoryNetwork();
+    const clock = new ManualClock();
+    const endpoint = new ReliableEndpoint(new Link(net.endpoint("127.0.0.2"), { auth: authOn(clock) }), {
+      clock,
+      rng: seededRng(3),
+      superseded: SUPERSEDED_OPCODES,
+    });
+    const lines: { level: number; msg: string }[] = [];
+    const root = pino({ level: "debug" }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    const endings: BotEnding[] = [];
+    const host = new BotHost({ endpoint, clock, logger: root, onEnded: (_b, e) => endings.push(e) });
+    const config = defaults({ heartbeat: 1, backoff: 0.1, discovery: 0, frankenstein: 0, lifespan: 600 });
+    for (let i = 0; i < 3; i++) {
+      host.add({
+        dir: `/bots/Bot${i}`,
+        config,
+        rng: seededRng(50 + i),
+        results: { truncate: () => {}, append: () => {} },
+        uploader: async () => ({ ok: true, status: 200 }),
+        logger: root.child({}),
+      });
+    }
+    host.start();
+    await run(clock, 500);
+    const ids = host.members.map((b) => b.id);
+    const attacker = net.endpoint("127.0.0.66");
+    attacker.send(encodeLine("x 0 KILL *"));
+    attacker.send(encodeLine("HUMAN 1 KILL *"));
+    await run(clock, 2000);
+    expect(endings).toEqual([]);
+    expect(host.refusedByReason).toEqual({ unsigned: 2 });
+    expect(lines.filter((l) => l.level === 40 && l.msg.startsWith("Refused datagrams")).map((l) => l.msg)).toEqual([
+      "Refused datagrams (unsigned, forged or replayed): unsigned 1",
+    ]);
+    const sup = new Channel(net.endpoint("127.0.0.9"), { id: "HUMAN-0001", auth: authOn(clock) });
+    sup.send("KILL", ids[1] as string);
+    await run(clock, 3000);
+    expect(endings.map((e) => [e.id, e.status])).toEqual([[ids[1], 255]]);
   });
 });
