@@ -95,6 +95,7 @@ export function isBotId(id: string): boolean {
  *   port    UPLD: the TCP port to connect back to (the supervisor's upload server)
  *   prior   BEAT (reliability layer): the sender's latest non-BEAT sequence number
  *   age first since nb   LAST (reliability layer), see reliable/wire.ts
+ *   ts sid mac   every datagram of a keyed peer, last (group keys), see keys/mac.ts
  */
 export const TAG = {
   state: "state",
@@ -105,6 +106,9 @@ export const TAG = {
   first: "first",
   since: "since",
   nb: "nb",
+  ts: "ts",
+  sid: "sid",
+  mac: "mac",
 } as const;
 export type TagName = (typeof TAG)[keyof typeof TAG];
 

@@ -8,6 +8,7 @@
  * Pure apart from the injected wall clock; the session id is random unless given.
  */
 import { type ChanMessage, parseLine } from "../codec.js";
+import { TAG } from "../protocol.js";
 import type { Keyring } from "./keyring.js";
 import { AUTH_OVERHEAD, newSessionId, signLine, splitTrailer, verifyMac } from "./mac.js";
 import { ReplayGuard, type ReplayStats } from "./replay.js";
@@ -169,7 +170,7 @@ export class GroupAuth {
  *  trailer is kept in `auth` so that an RSND of the message still carries the original MAC. */
 export function stripTrailer(msg: ChanMessage): ChanMessage {
   // Tags keep their wire order: the trailer's mac= is the last one.
-  if (Object.keys(msg.tags).at(-1) !== "mac") return msg;
+  if (Object.keys(msg.tags).at(-1) !== TAG.mac) return msg;
   const tr = splitTrailer(msg.text);
   if (tr.kind !== "signed") return msg;
   const inner = withoutTrailer(msg, tr);

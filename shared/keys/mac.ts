@@ -15,12 +15,13 @@
  * Pure: no I/O, no clock (the caller gives ts and sid).
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { TAG } from "../protocol.js";
 
 export const MAC_BYTES = 16;
 export const SID_BYTES = 8;
-export const TS_TAG = "ts";
-export const SID_TAG = "sid";
-export const MAC_TAG = "mac";
+export const TS_TAG = TAG.ts;
+export const SID_TAG = TAG.sid;
+export const MAC_TAG = TAG.mac;
 const MAC_CHARS = 22;
 const SID_CHARS = 11;
 /** Most bytes the trailer adds to a line: ` ts=` + 13 digits (until the year 2286),
