@@ -207,11 +207,25 @@ export function readIfExists(path: string, max = MAX_CONFIG_BYTES): string | und
   }
 }
 
+/**
+ * The line for an unknown option, with a guess among `names` when one is close (default: the
+ * bot's flags and keys, as the fleet tools pass them on).
+ */
+export function unknownOption(
+  prog: string,
+  option: string,
+  names: readonly string[] = [...Object.keys(COMMON_FLAGS), ...Object.keys(KEYS)],
+): string {
+  const short = SHORT[option];
+  const guess = short !== undefined && names.includes(short) ? short : closest(option, [...names, "config"]);
+  return guess
+    ? t("{{prog}}: unknown option -{{option}} (did you mean -{{guess}}?)", { prog, option: clip(option), guess })
+    : t("{{prog}}: unknown option -{{option}}; -help lists the options", { prog, option: clip(option) });
+}
+
 /** Translated description of a ConfigError: one line, key, value and where it came from. */
 export function describeConfigError(prog: string, e: ConfigError): string {
-  if (e.problem === "unknown-option") {
-    return t("{{prog}}: unknown option -{{option}}; -help lists the options", { prog, option: clip(e.key) });
-  }
+  if (e.problem === "unknown-option") return unknownOption(prog, e.key);
   return t("{{prog}}: bad configuration {{key}}={{value}} ({{source}}): {{problem}}", {
     prog,
     key: clip(e.key),
@@ -371,19 +385,7 @@ export function startProgram<K extends KeyTable = typeof KEYS>(
   }
   for (const k of Object.keys(args.overrides)) {
     if (keyNames.some((n) => n.toLowerCase() === k.toLowerCase())) continue;
-    const guess =
-      SHORT[k] !== undefined && flagNames.includes(SHORT[k])
-        ? SHORT[k]
-        : closest(k, [...flagNames, ...keyNames, "config"]);
-    return refuse(
-      guess
-        ? t("{{prog}}: unknown option -{{option}} (did you mean -{{guess}}?)", {
-            prog: spec.name,
-            option: clip(k),
-            guess,
-          })
-        : t("{{prog}}: unknown option -{{option}}; -help lists the options", { prog: spec.name, option: clip(k) }),
-    );
+    return refuse(unknownOption(spec.name, k, [...flagNames, ...keyNames]));
   }
   const stray = args.positional[0];
   if (stray !== undefined) {

@@ -6,6 +6,7 @@ import {
   normaliseArgs,
   parseArgs,
   printWarnings,
+  unknownOption,
   usage,
 } from "../../shared/cli.js";
 import { ConfigError, formatValue, KEYS } from "../../shared/config.js";
@@ -129,6 +130,13 @@ describe("messages", () => {
     expect(describeConfigError("dnabot", e)).toBe(
       'dnabot : configuration incorrecte chanPort="70000" (ligne de commande) : un port doit être compris entre 1 et 65535',
     );
+  });
+
+  it("an unknown option in a tool's bot options: a guess among the bot's flags and keys", () => {
+    const e = new ConfigError("lifespna", "3", { kind: "cli" }, "unknown-option");
+    expect(describeConfigError("spawnBots", e)).toBe("spawnBots: unknown option -lifespna (did you mean -lifespan?)");
+    expect(unknownOption("spawnBots", "v")).toBe("spawnBots: unknown option -v (did you mean -version?)");
+    expect(unknownOption("spawnBots", "qqqq")).toBe("spawnBots: unknown option -qqqq; -help lists the options");
   });
 
   it("a bounds error says the bounds", () => {
