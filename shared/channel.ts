@@ -232,7 +232,7 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
     if (!this.auth) return stripTrailer(msg);
     const o = this.auth.open(msg, copy);
     if (o.ok) return o.msg;
-    this.emit("refused", o.reason, msg.text, source);
+    if (!o.quiet) this.emit("refused", o.reason, msg.text, source);
     return undefined;
   }
 

@@ -46,6 +46,9 @@ export interface AuthStats {
   refusedByReason: Partial<Record<RefuseReason, number>>;
   /** Verified with a key other than the signing one (rotation under way). */
   verifiedByOldKey: number;
+  /** Copies in RSNDs dropped without a refusal: already received (every RSND reaches every
+   *  peer, not only the one that asked), or sent before we started. */
+  copiesIgnored: number;
   replay: ReplayStats;
 }
 
@@ -68,7 +71,10 @@ export interface GroupAuthOptions {
   maxVerifiedSenders?: number;
 }
 
-export type Opened = { ok: true; msg: ChanMessage } | { ok: false; reason: RefuseReason };
+export type Opened =
+  | { ok: true; msg: ChanMessage }
+  /** quiet: a copy in an RSND that is no news (dropped, not a refusal: nothing to report). */
+  | { ok: false; reason: RefuseReason; quiet?: boolean };
 
 export class GroupAuth {
   readonly ring: Keyring;
@@ -104,6 +110,7 @@ export class GroupAuth {
       refused: 0,
       refusedByReason: {},
       verifiedByOldKey: 0,
+      copiesIgnored: 0,
       replay: this.guard.stats,
     };
   }
@@ -143,6 +150,10 @@ export class GroupAuth {
     // The header is part of what was signed, so it parses; anything else is a malformed trailer.
     if (!inner) return this.refuse("bad-trailer");
     const verdict = this.guard.admit(msg.sender, tr.sid, msg.seq, tr.ts, tr.macText, this.wall(), repair);
+    if (repair && (verdict === "replay" || verdict === "before-start")) {
+      this.stats.copiesIgnored++;
+      return { ok: false, reason: verdict, quiet: true };
+    }
     if (verdict !== "ok") return this.refuse(verdict);
     this.stats.verified++;
     if (key > 0) this.stats.verifiedByOldKey++;

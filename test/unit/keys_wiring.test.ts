@@ -122,6 +122,10 @@ describe("reliability layer with a key", () => {
     const c = keyed(g, "CCCC0001");
     // C loses everything A sends directly; only RSNDs reach it.
     c.filter.drop = (text, dir) => dir === "recv" && text.startsWith("AAAA0001 ") && !text.startsWith("AAAA0001 0 ");
+    // Repair traffic is no attack: B sees every RSND meant for C (copies it already has), and
+    // nobody refuses or reports anything.
+    const refused: string[] = [];
+    for (const p of [a, b, c]) p.chan.on("refused", (reason, text) => refused.push(`${p.id} ${reason} ${text}`));
     for (let i = 0; i < 5; i++) {
       a.chan.send("NEWS", "*", [`Discovery${i}`, "state=asimov"]);
       await g.run(20);
@@ -137,6 +141,7 @@ describe("reliability layer with a key", () => {
     expect(rsnds.length).toBeGreaterThanOrEqual(5);
     // Each RSND carries two trailers: the original's (A's sid) and the resender's.
     for (const r of rsnds) expect(r.text.match(/ mac=/g)).toHaveLength(2);
+    expect(refused).toEqual([]);
   });
 
   it("a repair from a holder that is not the sender works when the sender has gone", async () => {
