@@ -13,7 +13,7 @@
  * a loopback one, i.e. inside a private network namespace (`unshare -n`). A program as a
  * function (tools/bin/load.js launches it).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
@@ -26,7 +26,7 @@ import { defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
 import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { htmlTargetProblem, loadReportHtml, writeNewFile } from "./load_html.js";
-import { intervalFor, type LoadResult, ProcTracker, TrafficRecorder } from "./load_stats.js";
+import { intervalFor, type LoadResult, ProcTracker, renamesInLog, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { type ProcSample, sampleProcess } from "./procstats.js";
 import { checkBotArgs, initToolLanguage, parseToolArgs, sleep } from "./toolargs.js";
@@ -265,6 +265,18 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     const recorderCpu = process.cpuUsage(cpu0);
     const ranFor = (tEnd - t0) / 1000;
     const heartbeatMs = config.heartbeat * 1000;
+    // Bots in hosts are known by id: one that renamed itself after an id collision is one bot.
+    if (fleet.perProcess > 1) {
+      const template = t("Name collision: {{old}} is also used by {{address}}, now {{id}}", {
+        old: "§OLD§",
+        address: "§ADDRESS§",
+        id: "§NEW§",
+      });
+      for (const p of fleet.processes) {
+        const text = existsSync(p.outFile) ? readFileSync(p.outFile, "utf8") : "";
+        for (const [from, into] of renamesInLog(text, template)) traffic.merge(from, into);
+      }
+    }
     const window = traffic.summary(
       t0,
       tEnd,
@@ -295,6 +307,7 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
       heartbeat: config.heartbeat,
       joinSeconds: joinedIn,
       botsHeard: traffic.botsHeard(),
+      renamedBots: traffic.renamed(),
       botsHeardAtStart: heardAtStart,
       heartbeatsExpected: window.beatsExpected,
       heartbeatsReceived: window.beatsReceived,
@@ -325,11 +338,10 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
           want: count,
           procs: result.processes,
         }),
-        t("Bots heard on the group: {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began)", {
-          n: result.botsHeard,
-          atStart: heardAtStart,
-          s: joinedIn.toFixed(1),
-        }),
+        t(
+          "Bots heard on the group: {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began); {{renamed}} renamed after an id collision",
+          { n: result.botsHeard, atStart: heardAtStart, s: joinedIn.toFixed(1), renamed: result.renamedBots },
+        ),
         t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
           got: result.heartbeatsReceived,
           exp: result.heartbeatsExpected,

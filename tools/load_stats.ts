@@ -78,7 +78,7 @@ export class TrafficRecorder {
 
   /** Keys that used more than one id: renames (a bot keyed by its process that changed its id). */
   renamed(): number {
-    let n = 0;
+    let n = this.merged;
     for (const ids of this.idsByKey.values()) if (ids.size > 1) n++;
     return n;
   }
@@ -114,15 +114,46 @@ export class TrafficRecorder {
     }
   }
 
+  /**
+   * A bot renamed itself (after an id collision) from `from` to `into`: one bot, so one record.
+   * Its sequence numbers carry on under the new id; its heartbeats are expected from its first
+   * message under either id.
+   */
+  merge(from: string, into: string): boolean {
+    const a = this.bySender.get(from);
+    const b = this.bySender.get(into);
+    if (!a || !b || a === b) return false;
+    a.first = Math.min(a.first, b.first);
+    a.beats = [...a.beats, ...b.beats].sort((x, y) => x - y);
+    for (const q of b.seqs) a.seqs.add(q);
+    a.minSeq = Math.min(a.minSeq, b.minSeq);
+    a.maxSeq = Math.max(a.maxSeq, b.maxSeq);
+    this.bySender.set(into, a);
+    this.merged++;
+    return true;
+  }
+
+  /** Renames merged by merge(). */
+  merged = 0;
+
   /** Bots heard at all (any message, a NACK is enough), supervisors excluded. */
   botsHeard(): number {
-    return this.bySender.size;
+    return this.records().length;
+  }
+
+  /** Each bot's record once (a renamed bot's sits under both its ids). */
+  private records(): SenderRecord[] {
+    return [...new Set(this.bySender.values())];
   }
 
   /** Bots heard by `atMs`. */
   botsHeardBy(atMs: number): number {
+    return this.heardBy(this.records(), atMs);
+  }
+
+  private heardBy(records: readonly SenderRecord[], atMs: number): number {
     let n = 0;
-    for (const r of this.bySender.values()) if (r.first <= atMs) n++;
+    for (const r of records) if (r.first <= atMs) n++;
     return n;
   }
 
@@ -146,7 +177,7 @@ export class TrafficRecorder {
     let seqLost = 0;
     let seqSpan = 0;
     let senders = 0;
-    for (const r of this.bySender.values()) {
+    for (const r of this.records()) {
       senders++;
       if (r.maxSeq >= r.minSeq) {
         const span = r.maxSeq - r.minSeq + 1;
@@ -182,12 +213,13 @@ export class TrafficRecorder {
     // Equal intervals of about stepMs: no sliver of a last interval when the window ran a little over.
     const n = Math.max(1, Math.round((endMs - startMs) / stepMs));
     const len = (endMs - startMs) / n;
+    const records = this.records();
     for (let i = 0; i < n; i++) {
       const a = startMs + i * len;
       const b = i === n - 1 ? endMs : startMs + (i + 1) * len;
       let received = 0;
       let expected = 0;
-      for (const r of this.bySender.values()) {
+      for (const r of records) {
         if (r.first > b) continue;
         expected += (b - Math.max(a, r.first)) / heartbeatMs;
         received += countIn(r.beats, a, b, true);
@@ -195,7 +227,7 @@ export class TrafficRecorder {
       const messages = countIn(this.times, a, b, true);
       out.push({
         t: (b - startMs) / 1000,
-        botsHeard: this.botsHeardBy(b),
+        botsHeard: this.heardBy(records, b),
         beatsReceived: received,
         beatsExpected: expected,
         messages,
@@ -306,6 +338,8 @@ export interface LoadResult {
   joinSeconds: number;
   /** Bots heard at all (any message, ever), and by the start of the window. */
   botsHeard: number;
+  /** Bots that renamed themselves after an id collision (counted once, under both ids). */
+  renamedBots: number;
   botsHeardAtStart: number;
   /** Heartbeats in the window: expected from each bot's first message, received (capped per bot). */
   heartbeatsExpected: number;
@@ -338,4 +372,20 @@ export interface LoadResult {
 /** Interval of the time series: about 60 points over the window, whole seconds, at least 1 s. */
 export function intervalFor(seconds: number): number {
   return Math.max(1, Math.round(seconds / 60));
+}
+
+/**
+ * Renames in a host's log: the lines a bot writes when it takes a new id after a collision.
+ * `template` is that line as the bots write it in their language, with §OLD§, §ADDRESS§ and §NEW§
+ * in place of the values (so the pattern follows the translation).
+ */
+export function renamesInLog(text: string, template: string): [string, string][] {
+  const esc = template.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(
+    esc.replace("§OLD§", "([0-9A-F]{8})").replace("§ADDRESS§", ".*?").replace("§NEW§", "([0-9A-F]{8})"),
+    "g",
+  );
+  const out: [string, string][] = [];
+  for (const m of text.matchAll(re)) out.push([m[1]!, m[2]!]);
+  return out;
 }

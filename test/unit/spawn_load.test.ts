@@ -1,7 +1,7 @@
 /** The load report's arithmetic: heartbeats expected vs received, sequence gaps, process peaks. */
 import { describe, expect, it } from "vitest";
 import { parseLine } from "../../shared/codec.js";
-import { ProcTracker, TrafficRecorder } from "../../tools/load_stats.js";
+import { ProcTracker, renamesInLog, TrafficRecorder } from "../../tools/load_stats.js";
 
 function msg(line: string) {
   const r = parseLine(line);
@@ -75,6 +75,42 @@ describe("TrafficRecorder: a bot heard once is a bot seen", () => {
     expect(s.beatsExpected).toBe(5 + 4 + 3);
     expect(s.beatsReceived).toBe(1);
     expect(s.worstBotRatio).toBe(0);
+  });
+});
+
+describe("TrafficRecorder: a bot in a host that renames itself", () => {
+  it("is one bot after merge: its heartbeats under both ids, expected from its first message", () => {
+    const rec = new TrafficRecorder();
+    rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0);
+    rec.record(msg("CCCCCCCC 1 BEAT * Beep"), 0);
+    rec.record(msg("AAAAAAAA 2 BEAT * Beep"), 1000);
+    // A collision: AAAAAAAA carries on as BBBBBBBB, its numbers too.
+    rec.record(msg("BBBBBBBB 3 BEAT * Beep"), 2000);
+    rec.record(msg("BBBBBBBB 4 BEAT * Beep"), 3000);
+    expect(rec.botsHeard()).toBe(3);
+    const before = rec.summary(0, 3000, 1000, 0, 0);
+    // Unmerged, A is expected to beat on after 1 s and B from 2 s: 4 + 2 + 4 = 10 expected.
+    expect(before.beatsExpected).toBe(10);
+    expect(rec.merge("AAAAAAAA", "BBBBBBBB")).toBe(true);
+    expect(rec.merge("AAAAAAAA", "BBBBBBBB")).toBe(false);
+    expect(rec.botsHeard()).toBe(2);
+    expect(rec.renamed()).toBe(1);
+    const s = rec.summary(0, 3000, 1000, 0, 0);
+    expect(s.beatsExpected).toBe(4 + 4);
+    expect(s.beatsReceived).toBe(4 + 1);
+    expect(s.seqLost).toBe(0);
+    expect(s.seqSpan).toBe(4 + 1);
+    expect(rec.series(0, 3000, 1000, 1000).map((i) => i.botsHeard)).toEqual([2, 2, 2]);
+  });
+
+  it("finds renames in a host's log, in the bots' language", () => {
+    const template = "Collision de noms : §OLD§ est aussi utilisé par §ADDRESS§, nouveau nom §NEW§";
+    const log = [
+      "[15:02:15] WARN (bot=AAAAAAAA): Collision de noms : AAAAAAAA est aussi utilisé par 127.0.0.1, nouveau nom BBBBBBBB",
+      "[15:02:16] WARN (bot=CCCCCCCC): Name collision: CCCCCCCC is also used by 127.0.0.1, now DDDDDDDD",
+      "[15:02:17] INFO (bot=EEEEEEEE): Collision de noms : (.*) est aussi",
+    ].join("\n");
+    expect(renamesInLog(log, template)).toEqual([["AAAAAAAA", "BBBBBBBB"]]);
   });
 });
 
