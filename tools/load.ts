@@ -188,9 +188,13 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     const traffic = new TrafficRecorder(isSupervisorId);
     let invalid = 0;
     // One bot per process: know a bot by its process (address, send port), which survives a rename;
-    // bots in a host share its socket, so there a bot is its id.
+    // bots in a host share its socket, so there a bot is its process and its id.
     recorder.on("message", (m, from) =>
-      traffic.record(m, performance.now(), perProcess === 1 ? `${from.address}:${from.port}` : m.sender),
+      traffic.record(
+        m,
+        performance.now(),
+        perProcess === 1 ? `${from.address}:${from.port}` : `${from.address}:${from.port}/${m.sender}`,
+      ),
     );
     recorder.on("invalid", () => invalid++);
     // A failing group channel ends the run (the bots are stopped) with status 1.
@@ -274,7 +278,9 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
       });
       for (const p of fleet.processes) {
         const text = existsSync(p.outFile) ? readFileSync(p.outFile, "utf8") : "";
-        for (const [from, into] of renamesInLog(text, template)) traffic.merge(from, into);
+        // The new id names the process (its key's address and port); the old id there is the same bot.
+        for (const [from, into] of renamesInLog(text, template))
+          for (const key of traffic.keysOf(into)) traffic.merge(`${key.slice(0, -into.length)}${from}`, key);
       }
     }
     const window = traffic.summary(

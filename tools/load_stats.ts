@@ -86,11 +86,15 @@ export class TrafficRecorder {
   /**
    * One message. `key` names the bot: its sending process (address and send port) when every
    * bot is a process of its own, so a bot that renames itself after an id collision stays one
-   * bot; its id when bots share a process (and its socket).
+   * bot; its sending process and its id when bots share a process (and its socket), so two bots
+   * of different hosts that drew the same id stay two bots.
    */
   record(msg: ChanMessage, atMs: number, key: string = msg.sender): void {
     if (this.ignore(msg.sender)) return;
     this.ids.add(msg.sender);
+    const keys = this.keysById.get(msg.sender);
+    if (keys) keys.add(key);
+    else this.keysById.set(msg.sender, new Set([key]));
     const used = this.idsByKey.get(key);
     if (used) used.add(msg.sender);
     else this.idsByKey.set(key, new Set([msg.sender]));
@@ -135,6 +139,13 @@ export class TrafficRecorder {
 
   /** Renames merged by merge(). */
   merged = 0;
+  /** The keys each id was heard under. */
+  private readonly keysById = new Map<string, Set<string>>();
+
+  /** The keys a sender id was heard under (with bots in hosts: one per sending process). */
+  keysOf(id: string): string[] {
+    return [...(this.keysById.get(id) ?? [])];
+  }
 
   /** Bots heard at all (any message, a NACK is enough), supervisors excluded. */
   botsHeard(): number {

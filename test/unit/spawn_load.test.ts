@@ -103,6 +103,22 @@ describe("TrafficRecorder: a bot in a host that renames itself", () => {
     expect(rec.series(0, 3000, 1000, 1000).map((i) => i.botsHeard)).toEqual([2, 2, 2]);
   });
 
+  it("keeps two bots of different hosts that drew the same id apart, and finds each one's key", () => {
+    const rec = new TrafficRecorder();
+    rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:5000/AAAAAAAA");
+    rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:6000/AAAAAAAA");
+    // Each renames itself; the one in the host at port 6000 to BBBBBBBB.
+    rec.record(msg("BBBBBBBB 2 BEAT * Beep"), 1000, "127.0.0.1:6000/BBBBBBBB");
+    rec.record(msg("CCCCCCCC 2 BEAT * Beep"), 1000, "127.0.0.1:5000/CCCCCCCC");
+    expect(rec.botsHeard()).toBe(4);
+    expect(rec.keysOf("BBBBBBBB")).toEqual(["127.0.0.1:6000/BBBBBBBB"]);
+    expect(rec.keysOf("AAAAAAAA")).toHaveLength(2);
+    rec.merge("127.0.0.1:6000/AAAAAAAA", "127.0.0.1:6000/BBBBBBBB");
+    rec.merge("127.0.0.1:5000/AAAAAAAA", "127.0.0.1:5000/CCCCCCCC");
+    expect(rec.botsHeard()).toBe(2);
+    expect(rec.summary(0, 1000, 1000, 0, 0)).toMatchObject({ beatsExpected: 4, beatsReceived: 4, seqLost: 0 });
+  });
+
   it("finds renames in a host's log, in the bots' language", () => {
     const template = "Collision de noms : §OLD§ est aussi utilisé par §ADDRESS§, nouveau nom §NEW§";
     const log = [
