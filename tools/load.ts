@@ -278,9 +278,7 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
       });
       for (const p of fleet.processes) {
         const text = existsSync(p.outFile) ? readFileSync(p.outFile, "utf8") : "";
-        // The new id names the process (its key's address and port); the old id there is the same bot.
-        for (const [from, into] of renamesInLog(text, template))
-          for (const key of traffic.keysOf(into)) traffic.merge(`${key.slice(0, -into.length)}${from}`, key);
+        traffic.mergeRenames(renamesInLog(text, template));
       }
     }
     const window = traffic.summary(

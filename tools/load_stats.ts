@@ -132,9 +132,29 @@ export class TrafficRecorder {
     for (const q of b.seqs) a.seqs.add(q);
     a.minSeq = Math.min(a.minSeq, b.minSeq);
     a.maxSeq = Math.max(a.maxSeq, b.maxSeq);
-    this.bySender.set(into, a);
+    // Every key of the absorbed record now names the merged one.
+    for (const [k, r] of this.bySender) if (r === b) this.bySender.set(k, a);
     this.merged++;
     return true;
+  }
+
+  /**
+   * The renames one process logged, in order (old id, new id): each id a bot ended with, heard
+   * from a process, absorbs the ids it had before there, even through ids never heard.
+   */
+  mergeRenames(renames: readonly [string, string][]): void {
+    const before = new Map<string, string>();
+    for (const [from, into] of renames) before.set(into, from);
+    for (const into of before.keys()) {
+      for (const key of this.keysOf(into)) {
+        const prefix = key.slice(0, key.length - into.length);
+        const seen = new Set<string>([into]);
+        for (let id = before.get(into); id !== undefined && !seen.has(id); id = before.get(id)) {
+          seen.add(id);
+          this.merge(`${prefix}${id}`, key);
+        }
+      }
+    }
   }
 
   /** Renames merged by merge(). */

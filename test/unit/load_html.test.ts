@@ -37,6 +37,7 @@ function result(series: LoadInterval[]): LoadResult {
     heartbeat: 1,
     joinSeconds: 1,
     botsHeard: 10,
+    renamedBots: 0,
     botsHeardAtStart: 10,
     heartbeatsExpected: 30,
     heartbeatsReceived: 30,

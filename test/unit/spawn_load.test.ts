@@ -113,8 +113,12 @@ describe("TrafficRecorder: a bot in a host that renames itself", () => {
     expect(rec.botsHeard()).toBe(4);
     expect(rec.keysOf("BBBBBBBB")).toEqual(["127.0.0.1:6000/BBBBBBBB"]);
     expect(rec.keysOf("AAAAAAAA")).toHaveLength(2);
-    rec.merge("127.0.0.1:6000/AAAAAAAA", "127.0.0.1:6000/BBBBBBBB");
-    rec.merge("127.0.0.1:5000/AAAAAAAA", "127.0.0.1:5000/CCCCCCCC");
+    // The host at 5000 logged A → E (never heard: renamed again at once) → C, the one at 6000 A → B.
+    rec.mergeRenames([
+      ["AAAAAAAA", "EEEEEEEE"],
+      ["EEEEEEEE", "CCCCCCCC"],
+    ]);
+    rec.mergeRenames([["AAAAAAAA", "BBBBBBBB"]]);
     expect(rec.botsHeard()).toBe(2);
     expect(rec.summary(0, 1000, 1000, 0, 0)).toMatchObject({ beatsExpected: 4, beatsReceived: 4, seqLost: 0 });
   });
