@@ -9,7 +9,7 @@ import { describeTransportError, type ProgramIO, processIO, signalStatus, startP
 import { type Clock, SystemClock } from "../shared/clock.js";
 import { isPeerId } from "../shared/codec.js";
 import { KEYS } from "../shared/config.js";
-import { N_, t } from "../shared/i18n.js";
+import { N_, resolveLang, t } from "../shared/i18n.js";
 import { keyringLine, keySetup } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
 import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
@@ -20,6 +20,7 @@ import { randomSupervisorId, SUPERVISOR_FLAGS, SUPERVISOR_KEYS, type SupervisorC
 import { Supervisor } from "./supervisor.js";
 import { UploadServer } from "./upload_server.js";
 import type { ViewLine } from "./watch.js";
+import { parseWebSetting, startWebView, type WebView } from "./web/view.js";
 
 export const NAME = "supervisor";
 
@@ -74,6 +75,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       t("bad configuration supervisorId={{value}}: an id is 1 to 32 letters, digits, _ or -", {
         value: JSON.stringify(id),
       }),
+    );
+  }
+
+  const web = parseWebSetting(config.web);
+  if ("problem" in web) {
+    return refuse(
+      2,
+      t("bad configuration web={{value}}: {{problem}}", { value: JSON.stringify(config.web), problem: web.problem }),
     );
   }
 
@@ -175,6 +184,36 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     logger.warn({ from: from.address }, t("upload: {{error}}", { error: err.message })),
   );
 
+  // The web page (-web): on 127.0.0.1 unless webHost says otherwise; its URL carries the token.
+  let webView: WebView | undefined;
+  if (web.port !== undefined) {
+    try {
+      webView = await startWebView({
+        supervisor: sup,
+        channel,
+        uploads,
+        clock,
+        host: config.webHost === "" ? "127.0.0.1" : config.webHost,
+        port: web.port,
+        lang: resolveLang(config.lang === "" ? undefined : config.lang, env),
+        about: { id, group: config.chanAddr, port: config.chanPort },
+      });
+    } catch (e) {
+      await channel.close().catch(() => undefined);
+      await uploads.close().catch(() => undefined);
+      closeLogs();
+      return refuse(
+        1,
+        t("cannot serve the web page on {{host}} port {{port}}: {{error}}", {
+          host: config.webHost,
+          port: web.port,
+          error: (e as Error).message,
+        }),
+      );
+    }
+    webView.server.on("warning", (err) => logger.warn(t("web: {{error}}", { error: err.message })));
+  }
+
   return new Promise<number>((done) => {
     let stopping = false;
     let stopSignals = (): void => {};
@@ -183,6 +222,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       stopping = true;
       stopSignals();
       sup.stop();
+      await webView?.close().catch(() => undefined);
       cons?.close();
       // Leave the group first (no new UPLDs answered), then finish what is being received.
       await channel.close().catch(() => undefined);
@@ -256,6 +296,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
           },
         ),
       });
+    }
+    if (webView) {
+      // Whoever can read this console may use the page (Jupyter's way): shown even with -quiet.
+      sup.view.show({ kind: "reply", text: t("Web page: {{url}}", { url: webView.server.url() }) });
+      if (webView.fallback) {
+        sup.view.show({
+          kind: "warning",
+          text: t("Web port {{wanted}} is taken: the page is on port {{port}}", {
+            wanted: web.port,
+            port: webView.server.port,
+          }),
+        });
+      }
     }
     if (interactive)
       sup.view.show({ kind: "notice", text: t("Type HELP for the commands; a blank line pauses the display.") });

@@ -44,6 +44,16 @@ export const SUPERVISOR_OWN_KEYS = {
   },
   accessLog: { kind: "string", default: "", help: N_("file valid traffic is appended to; empty means off") },
   errorLog: { kind: "string", default: "", help: N_("file malformed datagrams are appended to; empty means off") },
+  web: {
+    kind: "string",
+    default: "off",
+    help: N_("serve the live web page: -web (port 8422), -web=PORT (0: any free port); off by default"),
+  },
+  webHost: {
+    kind: "ipAddr",
+    default: "127.0.0.1",
+    help: N_("address the web page listens on (this machine only by default)"),
+  },
 } as const satisfies KeyTable;
 
 /** Every key the supervisor reads: the group's (channel keys, heartbeat, backoff, results, filePort,

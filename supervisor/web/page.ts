@@ -125,6 +125,7 @@ export const PAGE_CSS = `
 :root { --fg:#1d2430; --muted:#5d6778; --line:#d9dee7; --bg:#f6f7f9; --card:#fff;
   --asimov:#2f7d32; --frank:#c62828; --unknown:#6d6d6d; --sup:#1f5fa8; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin:0; font: 14px/1.4 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
 header { display:flex; gap:1em; align-items:center; padding:.5em 1em; background:#1d2430; color:#fff; }
 header h1 { font-size:1.2em; margin:0; }

@@ -15,7 +15,7 @@ import type { Upload } from "../../supervisor/upload_server.js";
 import type { ViewLine } from "../../supervisor/watch.js";
 import { parseRosterQuery, queryRoster, WebModel } from "../../supervisor/web/model.js";
 import { KILL_ALL_CONFIRM, type WebServer } from "../../supervisor/web/server.js";
-import { startWebView, type WebView } from "../../supervisor/web/view.js";
+import { DEFAULT_WEB_PORT, parseWebSetting, startWebView, type WebView } from "../../supervisor/web/view.js";
 import { type Batch, CHART_OPCODES, type Hello, type RosterPage } from "../../supervisor/web/wire.js";
 
 function setup() {
@@ -170,6 +170,16 @@ describe("web model", () => {
     expect(v?.lines[1]).toBe("<script>alert(1)</script>\\x1b[2J\\u202eevil");
     expect(v?.cut).toBe(true);
     expect(v?.bytes).toBe(Buffer.byteLength(evil));
+  });
+});
+
+describe("the -web setting", () => {
+  it("is off by default, the default port alone, a port, or one clear problem", () => {
+    expect(parseWebSetting("off")).toEqual({ port: undefined });
+    expect(parseWebSetting("")).toEqual({ port: DEFAULT_WEB_PORT });
+    expect(parseWebSetting("0")).toEqual({ port: 0 });
+    expect(parseWebSetting("8080")).toEqual({ port: 8080 });
+    for (const bad of ["65536", "-1", "http", "80 81"]) expect(parseWebSetting(bad)).toHaveProperty("problem");
   });
 });
 

@@ -28,7 +28,13 @@ declare global {
   interface Window {
     uPlot: typeof uPlotType;
     /** Read by the browser tests: how the page is doing. */
-    mcbStats: { batches: number; rosterFetches: number; lastRosterMs: number; rosterVersionShown: number };
+    mcbStats: {
+      batches: number;
+      rosterFetches: number;
+      lastRosterMs: number;
+      lastRenderMs: number;
+      rosterVersionShown: number;
+    };
   }
 }
 
@@ -162,7 +168,7 @@ let rosterTimer: number | undefined;
 const query = { sort: "id", desc: false, state: "", id: "", program: "", offset: 0 };
 let rosterPage: RosterPage = { total: 0, all: 0, offset: 0, rows: [] };
 const selected = new Set<string>();
-const stats = { batches: 0, rosterFetches: 0, lastRosterMs: 0, rosterVersionShown: -1 };
+const stats = { batches: 0, rosterFetches: 0, lastRosterMs: 0, lastRenderMs: 0, rosterVersionShown: -1 };
 window.mcbStats = stats;
 
 // ---- cards ----
@@ -470,7 +476,9 @@ async function fetchRoster(): Promise<void> {
     const r = await api<RosterPage>("/api/roster", { ...query, desc: query.desc ? 1 : 0, limit: PAGE_SIZE });
     if (r.status === 200) {
       rosterPage = r.body;
+      const drawn = performance.now();
       showRoster();
+      stats.lastRenderMs = performance.now() - drawn;
       rosterShownVersion = version;
       stats.rosterFetches++;
       stats.lastRosterMs = performance.now() - started;
@@ -651,6 +659,8 @@ function askToken(message: string): void {
 }
 
 async function start(): Promise<void> {
+  // First of all: the token out of the address bar (and the history).
+  token = takeToken() ?? "";
   const params = new URLSearchParams(location.search);
   const asked = params.get("lang") ?? localStorage.getItem("mcb-lang");
   if (asked === "en" || asked === "fr") lang = asked;
@@ -680,7 +690,6 @@ async function start(): Promise<void> {
   $("uploadclose").addEventListener("click", () => {
     $("uploadview").hidden = true;
   });
-  token = takeToken() ?? "";
   if (token === "") return askToken("");
   const probe = await api<RosterPage>("/api/roster", { limit: 1 });
   if (probe.status === 401) return askToken(t("The token was refused"));

@@ -1,0 +1,42 @@
+/**
+ * Many members for the web page without many processes: one socket on the loopback group sends a
+ * BEAT for each of N invented bot ids (ours in Asimov, some Frankenstein, some the original's,
+ * without tags), paced so the receivers' socket buffers keep up. For the browser tests and the
+ * web page benchmark (tools/web_bench.ts); never for anything but a test group on 127.0.0.1.
+ */
+import { encodeLine, formatBody, formatLine } from "../shared/codec.js";
+import { BEAT, TAG, WILDCARD } from "../shared/protocol.js";
+import { UdpTransport } from "../shared/udp_transport.js";
+
+/** The id of invented member i: 8 hex digits, spread so that prefixes vary. */
+export function floodId(i: number): string {
+  return (Math.imul(i + 1, 2654435761) >>> 0).toString(16).toUpperCase().padStart(8, "0");
+}
+
+/** The BEAT line member i sends as its seq-th message. */
+export function floodLine(i: number, seq: number): string {
+  const tags = i % 5 === 4 ? [] : [`${TAG.state}=${i % 7 === 3 ? "frankenstein" : "asimov"}`];
+  return formatLine(floodId(i), seq, formatBody(BEAT, WILDCARD, ["Beep", ...tags]));
+}
+
+export interface Flood {
+  /** One BEAT from each of the n members (seq numbers go up by one each round). */
+  round(n: number, perTick?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openFlood(port: number, group = "239.1.2.4"): Promise<Flood> {
+  const transport = new UdpTransport({ group, port, iface: "127.0.0.1", ttl: 0, loopback: true });
+  await transport.ready();
+  let seq = 0;
+  return {
+    async round(n, perTick = 50) {
+      seq++;
+      for (let i = 0; i < n; i++) {
+        transport.send(encodeLine(floodLine(i, seq)));
+        if ((i + 1) % perTick === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    close: () => transport.close(),
+  };
+}
