@@ -256,6 +256,29 @@ describe("dnabot main()", () => {
     expect(existsSync(join(tmp.dir, "dnabot.log"))).toBe(false);
   });
 
+  it("-fg log colour: FORCE_COLOR=0 turns it off on a terminal, FORCE_COLOR=1 on in a pipe", async () => {
+    const colourOf = async (isTTY: boolean, env: Record<string, string>) => {
+      const net = new MemoryNetwork();
+      const io = {
+        ...testIO(tmp.dir),
+        openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
+          const transport = net.endpoint();
+          return { channel: channelOver(transport, config, id), transport };
+        },
+      };
+      Object.assign(io.stdout, { isTTY });
+      expect(
+        await dnabot(["-fg", "-info", "-lifespan=0.05", "-backoff=0", "-linger=0"], { LANG: "C", ...env }, io),
+      ).toBe(0);
+      expect(io.out()).toContain("Lifespan reached");
+      return io.out().includes("\u001b[");
+    };
+    expect(await colourOf(true, {})).toBe(true);
+    expect(await colourOf(true, { FORCE_COLOR: "0" })).toBe(false);
+    expect(await colourOf(true, { NO_COLOR: "1" })).toBe(false);
+    expect(await colourOf(false, { FORCE_COLOR: "1" })).toBe(true);
+  });
+
   it("a group that cannot be opened: one line, exit 1", async () => {
     const io = {
       ...testIO(tmp.dir),
@@ -349,7 +372,12 @@ describe("supervisor main()", () => {
 describe("package commands", () => {
   it("are lower-case, hyphenated, prefixed with the project's name, and their launchers exist", () => {
     const root = join(import.meta.dirname, "..", "..");
-    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { bin: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      bin: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    // The tools never run a stale dist/: their scripts build first (incrementally).
+    for (const tool of ["demo", "spawnBots", "load"]) expect(pkg.scripts[tool]).toMatch(/^npm run build --silent && /);
     expect(Object.keys(pkg.bin).sort()).toEqual(["mcastbots-dnabot", "mcastbots-spawnbots", "mcastbots-supervisor"]);
     for (const [name, file] of Object.entries(pkg.bin)) {
       expect(name).toMatch(/^mcastbots-[a-z0-9]+(-[a-z0-9]+)*$/);
