@@ -44,7 +44,6 @@ const PROG = "attack";
 /** Set in the environment of the copy of this tool that runs inside the new namespace: the
  *  namespace it was started from. */
 const IN_NAMESPACE = "MCASTBOTS_ATTACK_NETNS";
-const COOL_DOWN_MS = 12_000;
 const NACK_QUIET_AFTER_MS = 10_000;
 const SLOW_CONNECTIONS = 1000;
 const BIG_UPLOAD_BYTES = 100 * 1024 * 1024;
@@ -57,6 +56,8 @@ interface Options {
   seconds: number;
   botCount: number;
   botArgs: string[];
+  /** After the attack, before the figures are taken. */
+  coolMs: number;
 }
 
 function netns(pid: string): string | undefined {
@@ -69,13 +70,13 @@ function netns(pid: string): string | undefined {
 
 async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
   initToolLanguage(argv, env);
-  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only"] });
+  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only", "cool"] });
   if (!parsed.ok) throw new ToolExit(parsed.error, 2);
   const { args } = parsed;
   if (args.flags.has("help")) {
     io.stdout.write(
       `${[
-        t("Usage: npm run attack -- [-seconds=60] [-bots=5] [-only=ATTACK,...] [-json] [bot options]"),
+        t("Usage: npm run attack -- [-seconds=60] [-bots=5] [-only=ATTACK,...] [-cool=12] [-json] [bot options]"),
         t("Runs each attack against live bots and a supervisor inside a private network namespace and prints a table."),
         t("Attacks: {{list}}", { list: ATTACKS.map((a) => a.name).join(", ") }),
       ].join("\n")}\n`,
@@ -98,6 +99,7 @@ async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progr
     seconds: positiveInt("seconds", 60, 3600),
     botCount: positiveInt("bots", 5, 50),
     botArgs: args.botArgs,
+    coolMs: positiveInt("cool", 12, 600) * 1000,
   };
   if (args.positional.length > 0) {
     throw new ToolExit(
@@ -468,7 +470,7 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
 
     // Cool-down.
     l.phase = "cool";
-    await sleep(COOL_DOWN_MS);
+    await sleep(opts.coolMs);
     counting = false;
 
     let got = 0;
