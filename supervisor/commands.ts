@@ -7,15 +7,38 @@
 import { isPeerId, isTag, withTags } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
-import { COMMAND_OPCODES, type CommandOpcode, isCommandOpcode, TAG, UPLD, WILDCARD } from "../shared/protocol.js";
+import {
+  COMMAND_OPCODES,
+  type CommandOpcode,
+  isCommandOpcode,
+  type SeenState,
+  TAG,
+  UPLD,
+  WILDCARD,
+} from "../shared/protocol.js";
+import type { Resolution } from "./roster.js";
 
 /** Commands the supervisor runs itself. */
 export const LOCAL_COMMANDS = ["HELP", "WHO", "WAIT", "QUIT"] as const;
 
+/** WHO's filters: a member is listed when it passes each kind of filter given. */
+export interface WhoFilter {
+  /** Bot states, or "supervisor" for supervisors. */
+  states: (SeenState | "supervisor")[];
+  /** Id prefixes (typed as `8C*`), compared ignoring case. */
+  prefixes: string[];
+  program?: "ours" | "original";
+}
+
+/** A note about the destination of a command that is sent: completed from a prefix, or unknown. */
+export type DestNote =
+  | { kind: "completed"; typed: string; id: string }
+  | { kind: "unknown"; id: string; suggestions: string[] };
+
 export type Command =
-  | { kind: "send"; opcode: CommandOpcode; dest: string; args: string[] }
+  | { kind: "send"; opcode: CommandOpcode; dest: string; args: string[]; note?: DestNote }
   | { kind: "help" }
-  | { kind: "who" }
+  | { kind: "who"; filter: WhoFilter }
   | { kind: "wait"; seconds: number }
   | { kind: "quit" }
   | { kind: "empty" }
@@ -31,8 +54,35 @@ export interface CommandContext {
   results: string;
   /** Our upload server's port, sent as port= on every UPLD. */
   uploadPort: number;
-  /** A known member's exact id for what was typed (ids are matched ignoring case). */
-  resolveDest?: (typed: string) => string | undefined;
+  /** What a typed destination means on the roster (ids are matched ignoring case). */
+  resolve?: (typed: string) => Resolution;
+}
+
+const WHO_STATES: Record<string, SeenState | "supervisor"> = {
+  ASIMOV: "asimov",
+  FRANKENSTEIN: "frankenstein",
+  UNKNOWN: "unknown",
+  SUPERVISOR: "supervisor",
+  SUPERVISORS: "supervisor",
+};
+
+/** WHO's words: states, ours/original, id prefixes ending in `*`. Undefined: a stray word. */
+export function parseWhoFilter(words: readonly string[]): WhoFilter | { stray: string } {
+  const filter: WhoFilter = { states: [], prefixes: [] };
+  for (const w of words) {
+    const up = w.toUpperCase();
+    const state = WHO_STATES[up];
+    if (state !== undefined) {
+      if (!filter.states.includes(state)) filter.states.push(state);
+    } else if (up === "OURS" || up === "ORIGINAL") {
+      filter.program = up === "OURS" ? "ours" : "original";
+    } else if (w.endsWith("*") && (w === "*" || isPeerId(w.slice(0, -1)))) {
+      filter.prefixes.push(w.slice(0, -1));
+    } else {
+      return { stray: w };
+    }
+  }
+  return filter;
 }
 
 export function parseCommand(line: string, ctx: CommandContext): Command {
@@ -47,8 +97,19 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
     case "HELP":
     case "?":
       return { kind: "help" };
-    case "WHO":
-      return { kind: "who" };
+    case "WHO": {
+      const filter = parseWhoFilter(rest);
+      if ("stray" in filter) {
+        return {
+          kind: "error",
+          message: t(
+            "WHO does not understand {{word}}: it takes asimov, frankenstein, unknown, supervisor, ours, original or an id prefix ending in * (WHO 8C*)",
+            { word: printable(filter.stray) },
+          ),
+        };
+      }
+      return { kind: "who", filter };
+    }
     case "QUIT":
       return { kind: "quit" };
     case "WAIT": {
@@ -73,7 +134,31 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
   if (typedDest !== WILDCARD && !isPeerId(typedDest)) {
     return { kind: "error", message: t("{{dest}} is not a bot id or *", { dest: printable(typedDest) }) };
   }
-  const dest = typedDest === WILDCARD ? WILDCARD : (ctx.resolveDest?.(typedDest) ?? typedDest);
+  let dest = typedDest;
+  let note: DestNote | undefined;
+  const res = typedDest === WILDCARD ? undefined : ctx.resolve?.(typedDest);
+  switch (res?.kind) {
+    case "known":
+      dest = res.id;
+      break;
+    case "completed":
+      dest = res.id;
+      note = { kind: "completed", typed: typedDest, id: res.id };
+      break;
+    case "ambiguous":
+      // Tab then Enter on a prefix several bots share: nothing is sent.
+      return {
+        kind: "error",
+        message: t("{{typed}} is the start of {{count}} ids ({{ids}}): type more of it; nothing was sent", {
+          typed: printable(typedDest),
+          count: res.count,
+          ids: res.ids.join(", ") + (res.count > res.ids.length ? ", …" : ""),
+        }),
+      };
+    case "unknown":
+      note = { kind: "unknown", id: typedDest, suggestions: res.suggestions };
+      break;
+  }
   let args: string[] = [];
   if (opcode === UPLD) {
     if (rest.length > 2) return { kind: "error", message: t("UPLD takes at most one file name") };
@@ -101,7 +186,25 @@ export function parseCommand(line: string, ctx: CommandContext): Command {
       }),
     };
   }
-  return { kind: "send", opcode, dest, args };
+  return note ? { kind: "send", opcode, dest, args, note } : { kind: "send", opcode, dest, args };
+}
+
+/** The line shown about a command's destination (completed, or nobody heard). */
+export function destNoteText(opcode: string, note: DestNote): string {
+  if (note.kind === "completed") {
+    return t("{{opcode}}: {{typed}} completed to {{id}}", { opcode, typed: printable(note.typed), id: note.id });
+  }
+  if (note.suggestions.length === 0) {
+    return t("{{opcode}}: nobody has heard {{id}}; sent anyway (a bot may be silent)", {
+      opcode,
+      id: printable(note.id),
+    });
+  }
+  return t("{{opcode}}: nobody has heard {{id}}; sent anyway (a bot may be silent). Did you mean {{ids}}?", {
+    opcode,
+    id: printable(note.id),
+    ids: note.suggestions.join(", "),
+  });
 }
 
 /** HELP: one line per command. */
@@ -112,12 +215,20 @@ export function helpLines(results: string): string[] {
     `  UPLD dest [file]   ${t("ask for an upload of file (default {{results}}) to this supervisor", { results })}`,
     `  KILL dest          ${t("tell the bot to empty its results and leave")}`,
     `  RSET dest          ${t("tell the bot to reload its configuration and go back to Asimov")}`,
-    `  WHO                ${t("list the members heard on the group")}`,
+    `  WHO [filters]      ${t("list the members heard on the group; filters: asimov, frankenstein, unknown, supervisor, ours, original, ID* (a prefix)")}`,
     `  WAIT seconds       ${t("wait before running the next command (for scripts)")}`,
     `  HELP               ${t("this list")}`,
     `  QUIT               ${t("leave the group and exit (also Ctrl-D, Ctrl-C)")}`,
     `  ${t("(blank line)")}       ${t("pause or resume the traffic display")}`,
   ];
+}
+
+const MAX_CANDIDATES = 100;
+
+function commonPrefix(words: readonly string[]): string {
+  let p = words[0] ?? "";
+  for (const w of words) while (!w.toUpperCase().startsWith(p.toUpperCase())) p = p.slice(0, -1);
+  return p;
 }
 
 /** Words Tab completes as the first word of a line. */
@@ -143,5 +254,7 @@ export function complete(line: string, botIds: readonly string[]): [string[], st
   if (!isCommandOpcode(first.toUpperCase())) return [[], second];
   const up = second.toUpperCase();
   const hits = [WILDCARD, ...botIds].filter((id) => id.toUpperCase().startsWith(up));
+  // Thousands of candidates help nobody: complete as far as they agree, list nothing.
+  if (hits.length > MAX_CANDIDATES) return [[commonPrefix(hits)], second];
   return [hits, second];
 }

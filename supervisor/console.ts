@@ -4,8 +4,8 @@
  * with history and Tab completion, and lines printed while the user types are drawn above the
  * prompt. With piped input it is script mode: lines are commands, no prompt, no colour.
  */
-import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
-import { needsEscape, printable } from "../shared/escape.js";
+import { clearLine, createInterface, cursorTo, type Interface, moveCursor } from "node:readline";
+import { needsEscape, printable, safeJson } from "../shared/escape.js";
 import { BEAT, EXIT, FRANKENSTEIN, KILL, NEWS, PING, RSET, UPLD } from "../shared/protocol.js";
 import type { ViewLine } from "./watch.js";
 
@@ -59,6 +59,8 @@ function styleOf(line: ViewLine): Style[] {
       return ["yellow"];
     case "error":
       return ["red", "bold"];
+    case "summary":
+      return ["cyan"];
     case "reply":
       return [];
     case "unverified":
@@ -75,6 +77,22 @@ export function render(line: ViewLine, colour: boolean): string {
   return `\x1b[${styles.map((s) => SGR[s]).join(";")}m${text}\x1b[0m`;
 }
 
+/**
+ * -json: one JSON object per line shown (traffic, events, replies, uploads, warnings, errors,
+ * summaries), with its kind, its text and its data; upload content lines are left out (the
+ * upload's object says how many lines and bytes came and where they were saved). Terminal-safe:
+ * control characters are written as \u escapes.
+ */
+export function renderJson(line: ViewLine, time: Date): string | undefined {
+  if (line.more) return undefined;
+  const obj: Record<string, unknown> = { time: time.toISOString(), kind: line.kind, text: line.text };
+  if (line.opcode !== undefined) obj.opcode = line.opcode;
+  if (line.state !== undefined) obj.state = line.state;
+  if (line.status !== undefined) obj.status = line.status;
+  if (line.data) Object.assign(obj, line.data);
+  return safeJson(obj);
+}
+
 export interface ConsoleOptions {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
@@ -88,11 +106,17 @@ export interface ConsoleOptions {
   onEnd: () => void;
   /** Ctrl-C at the prompt. */
   onInterrupt: () => void;
+  /** -json: one JSON object per line (see renderJson). */
+  json?: boolean;
+  /** Wall-clock time for -json (tests inject it). */
+  wallClock?: () => Date;
 }
 
 export class SupervisorConsole {
   private readonly rl: Interface;
   private closed = false;
+  /** The last line drawn on a terminal was the live summary: the next one replaces it. */
+  private summaryShown = false;
 
   constructor(private readonly opts: ConsoleOptions) {
     this.rl = opts.interactive
@@ -116,12 +140,23 @@ export class SupervisorConsole {
   }
 
   write(line: ViewLine): void {
-    const text = render(line, this.opts.colour);
     const out = this.opts.output;
+    if (this.opts.json) {
+      const json = renderJson(line, (this.opts.wallClock ?? (() => new Date()))());
+      if (json !== undefined) out.write(`${json}\n`);
+      return;
+    }
+    const text = render(line, this.opts.colour);
     if (this.opts.interactive && !this.closed) {
-      // Draw above the prompt, then redraw the prompt with what the user has typed so far.
+      // Draw above the prompt, then redraw the prompt with what the user has typed so far. The
+      // live summary replaces the previous one when nothing was printed in between.
       clearLine(out, 0);
       cursorTo(out, 0);
+      if (line.kind === "summary" && this.summaryShown) {
+        moveCursor(out, 0, -1);
+        clearLine(out, 0);
+      }
+      this.summaryShown = line.kind === "summary";
       out.write(`${text}\n`);
       this.rl.prompt(true);
       return;

@@ -127,6 +127,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     dir: config.uploadDir === "" ? undefined : resolve(io.cwd, config.uploadDir),
     maxBytes: config.maxUpload,
     idleTimeoutMs: config.uploadTimeout * 1000,
+    totalTimeoutMs: config.uploadTotal * 1000,
+    maxConnections: config.uploadConnections,
+    maxFiles: config.maxUploadFiles,
   });
   let listening: { port: number; fallback: boolean };
   try {
@@ -172,14 +175,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     uploadPort: listening.port,
     sink,
     quiet: prog.flags.quiet,
-    uploadsInProgress: () => uploads.inProgress,
+    uploadWait: config.uploadWait,
+    summaryRate: config.summaryRate,
     accessLog: accessLog?.write,
     errorLog: errorLog?.write,
     logger,
     keyed: keys.keyring !== undefined,
     hideUnverified: prog.flags.hideUnverified,
   });
-  uploads.on("upload", (u) => sup.onUpload(u));
+  sup.attachUploads(uploads);
   uploads.on("warning", (err, from) =>
     logger.warn({ from: from.address }, t("upload: {{error}}", { error: err.message })),
   );
@@ -251,7 +255,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       (line) => sup.run(line, interactive),
       (how) => {
         if (how === "eof" && !interactive) {
-          void sup.settle(config.uploadWait * 1000).then(() => shutdown(0));
+          void sup.settle((config.backoff + config.uploadWait) * 1000).then((code) => shutdown(code));
         } else {
           // Ctrl-D at the prompt (QUIT's line already ended).
           if (how === "eof") freshLine();
@@ -267,6 +271,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       output: io.stdout,
       interactive,
       colour: wantColour(io.stdout, env),
+      json: prog.flags.json,
       complete: (line) => complete(line, sup.roster.botIds()),
       onLine: (line) => queue.push(line),
       onEnd: () => queue.end(),

@@ -35,12 +35,41 @@ export const SUPERVISOR_OWN_KEYS = {
     max: 86400,
     help: N_("an upload connection silent this long is closed, seconds"),
   },
+  uploadTotal: {
+    kind: "duration",
+    default: 300,
+    min: 0,
+    exclusiveMin: true,
+    max: 86400,
+    help: N_("an upload connection still open after this long is closed, seconds"),
+  },
+  uploadConnections: {
+    kind: "int",
+    default: 1024,
+    min: 1,
+    max: 65535,
+    help: N_("upload connections served at once (a quarter of them from one address)"),
+  },
+  maxUploadFiles: {
+    kind: "int",
+    default: 10000,
+    min: 0,
+    max: 1000000,
+    help: N_("uploads saved in one run; later ones are shown but not saved"),
+  },
+  summaryRate: {
+    kind: "int",
+    default: 1000,
+    min: 0,
+    max: 100000000,
+    help: N_("messages per second from which traffic is summed up on one line each second; 0 means never"),
+  },
   uploadWait: {
     kind: "duration",
     default: 15,
     min: 0,
     max: MAX_TIMER_SECONDS,
-    help: N_("with piped input: longest wait for answers and uploads at the end of input, seconds"),
+    help: N_("how long after backoff an UPLD's upload may come; with piped input, the wait for it at the end, seconds"),
   },
   accessLog: { kind: "string", default: "", help: N_("file valid traffic is appended to; empty means off") },
   errorLog: { kind: "string", default: "", help: N_("file malformed datagrams are appended to; empty means off") },
@@ -71,6 +100,7 @@ export const SUPERVISOR_FLAGS: Record<string, string> = {
   quiet: N_("print only events, uploads and errors"),
   ...KEY_FLAGS,
   hideUnverified: N_("with a key: do not show refused (unsigned, forged, replayed) datagrams; WHO still counts them"),
+  json: N_("print one JSON object per line shown (traffic, events, replies, uploads, errors)"),
 };
 
 /** A fresh id for this run: HUMAN- and 4 random lower-case hex digits. */

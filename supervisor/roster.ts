@@ -7,7 +7,10 @@
  * - state comes from the state= tag our bots put on BEAT/NEWS/EXIT; the original's bots send
  *   none, so theirs stays "unknown" and the missing tag marks them as the original's.
  * - Supervisors (HUMAN, HUMAN-xxxx) are listed too, but send no heartbeats: they come and go
- *   silently, without join/leave events.
+ *   silently, without join/leave events, and are aged out like bots once silent (a supervisor
+ *   that quits sends no EXIT).
+ * - Bounded: at most maxMembers (default 20,000); beyond it the least recently heard member is
+ *   evicted silently and counted (a flood of invented ids cannot grow it).
  */
 import type { ChanMessage } from "../shared/codec.js";
 import {
@@ -59,17 +62,42 @@ export type RosterNotice = RosterEvent | { kind: "state"; member: Member; from: 
 export interface RosterOptions {
   /** Members silent for longer than this are aged out (2 heartbeats). */
   ageOutMs: number;
+  /** Most members kept (default 20,000). */
+  maxMembers?: number;
   /** Our own id (messages carrying it come from someone else: a collision). */
   selfId: () => string;
 }
 
+/** How a typed destination maps onto the roster. */
+export type Resolution =
+  /** A member's id (typed exactly, or in another case). */
+  | { kind: "known"; id: string }
+  /** The unique member whose id starts with what was typed. */
+  | { kind: "completed"; id: string; typed: string }
+  /** Several members' ids start with what was typed (a few of them, sorted). */
+  | { kind: "ambiguous"; typed: string; ids: string[]; count: number }
+  /** Nobody heard has this id; suggestions are close ids of members. */
+  | { kind: "unknown"; id: string; suggestions: string[] };
+
+export const DEFAULT_MAX_MEMBERS = 20_000;
+
 export class Roster {
+  /** Least recently heard first (a member heard again moves to the end). */
   private readonly members = new Map<string, Member>();
   private readonly listeners = new Set<(n: RosterNotice) => void>();
   /** Unverified messages ignored because they named a member whose messages verify. */
   ignoredUnverified = 0;
+  private readonly maxMembers: number;
+  /** Members evicted because the roster was full. */
+  evicted = 0;
 
-  constructor(private readonly opts: RosterOptions) {}
+  constructor(private readonly opts: RosterOptions) {
+    this.maxMembers = opts.maxMembers ?? DEFAULT_MAX_MEMBERS;
+  }
+
+  get capacity(): number {
+    return this.maxMembers;
+  }
 
   /** Hear every event and state change as it happens (the web view); returns the unsubscribe. */
   subscribe(listener: (n: RosterNotice) => void): () => void {
@@ -106,7 +134,16 @@ export class Roster {
         verified: false,
       };
       this.members.set(m.id, m);
+      while (this.members.size > this.maxMembers) {
+        const oldest = this.members.keys().next().value as string;
+        this.members.delete(oldest);
+        this.evicted++;
+      }
       if (m.kind === "bot" && msg.opcode !== EXIT) events.push({ kind: "joined", member: m });
+    } else if (now >= m.lastHeard) {
+      // Most recently heard last: eviction and age-out look at the front.
+      this.members.delete(m.id);
+      this.members.set(m.id, m);
     }
     if (msg.verified) m.verified = true;
     if (msg.sender === this.opts.selfId() && msg.verified !== false)
@@ -132,17 +169,50 @@ export class Roster {
     return events;
   }
 
-  /** Remove members silent for longer than ageOutMs. */
+  /** Remove members silent for longer than ageOutMs (the least recently heard are in front). */
   ageOut(now: number): RosterEvent[] {
     const events: RosterEvent[] = [];
-    for (const m of [...this.members.values()]) {
-      if (now - m.lastHeard > this.opts.ageOutMs) {
-        this.members.delete(m.id);
-        if (m.kind === "bot") events.push({ kind: "left", member: m, reason: AGED_OUT });
-      }
+    for (const m of this.members.values()) {
+      if (now - m.lastHeard <= this.opts.ageOutMs) break;
+      this.members.delete(m.id);
+      if (m.kind === "bot") events.push({ kind: "left", member: m, reason: AGED_OUT });
     }
     this.tell(events);
     return events;
+  }
+
+  /**
+   * What a typed destination means: a member's id (case ignored), the unique member whose id
+   * starts with it, several such members, or nobody (with up to 3 close ids as suggestions).
+   */
+  resolve(typed: string): Resolution {
+    const found = this.find(typed);
+    if (found) return { kind: "known", id: found.id };
+    const low = typed.toLowerCase();
+    const starts: string[] = [];
+    let count = 0;
+    for (const id of this.members.keys()) {
+      if (id.toLowerCase().startsWith(low)) {
+        count++;
+        if (starts.length < 8) starts.push(id);
+      }
+    }
+    if (count === 1) return { kind: "completed", id: starts[0] as string, typed };
+    if (count > 1) return { kind: "ambiguous", typed, ids: starts.sort(), count };
+    return { kind: "unknown", id: typed, suggestions: this.closeIds(typed, 3) };
+  }
+
+  /** Up to n ids of members within a small edit distance of typed (closest first). */
+  closeIds(typed: string, n: number): string[] {
+    const low = typed.toLowerCase();
+    const limit = Math.max(1, Math.min(3, Math.floor(low.length / 3)));
+    const hits: [number, string][] = [];
+    for (const id of this.members.keys()) {
+      const d = editDistance(low, id.toLowerCase(), limit);
+      if (d <= limit) hits.push([d, id]);
+    }
+    hits.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1));
+    return hits.slice(0, n).map((h) => h[1]);
   }
 
   get(id: string): Member | undefined {
@@ -179,4 +249,26 @@ export class Roster {
   get size(): number {
     return this.members.size;
   }
+}
+
+/** Levenshtein distance of a and b, or limit + 1 as soon as it is sure to exceed limit. */
+export function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      cur.push(v);
+      best = Math.min(best, v);
+    }
+    if (best > limit) return limit + 1;
+    prev = cur;
+  }
+  return prev[b.length] as number;
 }

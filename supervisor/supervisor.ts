@@ -5,17 +5,18 @@
  * real channel, the upload server, the console and the process.
  */
 import type { GroupChannel } from "../shared/channel.js";
-import type { Clock } from "../shared/clock.js";
+import type { Clock, TimerId } from "../shared/clock.js";
 import { formatBody, formatLine } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { Logger } from "../shared/log.js";
-import { ASIMOV, FRANKENSTEIN, PING, UPLD, WILDCARD } from "../shared/protocol.js";
+import { ASIMOV, FRANKENSTEIN, UPLD, WILDCARD } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
-import { type Command, helpLines, parseCommand } from "./commands.js";
+import { type Command, destNoteText, helpLines, parseCommand, type WhoFilter } from "./commands.js";
+import { type RequestReport, Requests } from "./requests.js";
 import { type Member, Roster } from "./roster.js";
-import type { Upload } from "./upload_server.js";
+import type { Refusal, RefusalReason, StatusInfo, Upload, UploadServer } from "./upload_server.js";
 import { type Sink, TrafficView } from "./watch.js";
 
 export interface SupervisorOptions {
@@ -31,6 +32,14 @@ export interface SupervisorOptions {
   uploadPort: number;
   sink: Sink;
   quiet?: boolean;
+  /** Seconds an upload may take to come after backoff (config uploadWait, default 15). */
+  uploadWait?: number;
+  /** Most roster members (default 20,000). */
+  maxMembers?: number;
+  /** Most rows WHO prints (default 50). */
+  whoRows?: number;
+  /** Messages per second above which traffic is summed up on one line (0: never; default 1000). */
+  summaryRate?: number;
   /** Uploads under way at the upload server (for the end of a script). */
   uploadsInProgress?: () => number;
   /** One line per valid message (received or sent), when the access log is on. */
@@ -46,35 +55,70 @@ export interface SupervisorOptions {
   hideUnverified?: boolean;
 }
 
-/** After the last request, how long past `backoff` a script still waits for answers. */
+/** After the last PING or KILL, how long past `backoff` answers are still counted. */
 const ANSWER_GRACE_MS = 1000;
 const SETTLE_POLL_MS = 50;
+/** Refused uploads shown one by one per heartbeat; the rest are summed up. */
+const REFUSALS_SHOWN = 3;
+
+/** Exit statuses of a script (piped input); README lists them. */
+export const EXIT_OK = 0;
+/** A line was refused (unknown command, bad destination...): nothing was sent for it. */
+export const EXIT_REFUSED_LINE = 3;
+/** A requested upload did not arrive, or came with an error status (403, 404, 500, 505). */
+export const EXIT_UPLOAD_MISSING = 4;
 
 export class Supervisor {
   readonly roster: Roster;
   readonly view: TrafficView;
-  /** Bots asked for an upload that has not arrived yet. */
-  private readonly awaited = new Set<string>();
-  private lastRequestAt = Number.NEGATIVE_INFINITY;
-  private readonly wall: () => Date;
+  readonly requests: Requests;
+  private requestTimer: TimerId | undefined;
   private readonly sentListeners = new Set<
     (opcode: string, dest: string, args: readonly string[], seq: number) => void
   >();
+  /** Lines refused (errors): a script then exits non-zero. */
+  refusedLines = 0;
+  /** Upload connections refused, by reason, since the start and since the last summary. */
+  readonly refusals: Record<RefusalReason, number> = { unexpected: 0, empty: 0, "no-status": 0, evicted: 0, busy: 0 };
+  private refusalsUnshown: Record<RefusalReason, number> = {
+    unexpected: 0,
+    empty: 0,
+    "no-status": 0,
+    evicted: 0,
+    busy: 0,
+  };
+  private refusalsShown = 0;
+  private readonly wall: () => Date;
+  private inProgress: (() => number) | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     const heartbeatMs = opts.heartbeat * 1000;
+    this.inProgress = opts.uploadsInProgress;
     this.wall = opts.wallClock ?? (() => new Date());
-    this.roster = new Roster({ ageOutMs: 2 * heartbeatMs, selfId: () => opts.channel.id });
+    this.roster = new Roster({
+      ageOutMs: 2 * heartbeatMs,
+      selfId: () => opts.channel.id,
+      maxMembers: opts.maxMembers,
+    });
+    this.requests = new Requests({
+      backoffMs: opts.backoff * 1000,
+      graceMs: ANSWER_GRACE_MS,
+      uploadWaitMs: (opts.uploadWait ?? 15) * 1000,
+    });
     this.view = new TrafficView({
       clock: opts.clock,
       heartbeatMs,
       roster: this.roster,
       sink: opts.sink,
       quiet: opts.quiet,
+      summaryRate: opts.summaryRate,
+      onTick: () => this.showRefusals(),
+      onLeft: (id) => this.showReports(this.requests.left(id, opts.clock.now())),
     });
     opts.channel.on("message", (msg, source) => {
       opts.accessLog?.(`${this.stamp()} ${where(source)} ${printable(msg.text)}`);
       this.view.receive(msg, source);
+      this.showReports(this.requests.heard(msg.sender, msg.opcode, opts.clock.now()));
     });
     opts.channel.on("invalid", (reason, text, source) => {
       const safe = printable(text);
@@ -104,6 +148,8 @@ export class Supervisor {
 
   stop(): void {
     this.view.stop();
+    if (this.requestTimer !== undefined) this.opts.clock.clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
   }
 
   private stamp(): string {
@@ -111,8 +157,13 @@ export class Supervisor {
   }
 
   /** Show a reply line (never held back by the pause). */
-  private reply(text: string): void {
-    this.opts.sink({ kind: "reply", text });
+  private reply(text: string, data?: Record<string, unknown>): void {
+    this.opts.sink(data ? { kind: "reply", text, data } : { kind: "reply", text });
+  }
+
+  private error(text: string): void {
+    this.refusedLines++;
+    this.opts.sink({ kind: "error", text });
   }
 
   /**
@@ -129,7 +180,7 @@ export class Supervisor {
       pktSize: this.opts.pktSize,
       results: this.opts.results,
       uploadPort: this.opts.uploadPort,
-      resolveDest: (typed) => this.roster.find(typed)?.id,
+      resolve: (typed) => this.roster.resolve(typed),
     });
   }
 
@@ -142,6 +193,7 @@ export class Supervisor {
     const cmd = this.parse(line);
     if (cmd.kind === "error") return { error: cmd.message };
     if (cmd.kind !== "send") return { error: t("Only PING, UPLD, KILL and RSET can be sent from here") };
+    if (cmd.note) this.showNote(cmd);
     const seq = this.send(cmd.opcode, cmd.dest, cmd.args);
     return seq === undefined ? { error: t("The command is too large for one datagram; nothing was sent") } : { seq };
   }
@@ -150,6 +202,17 @@ export class Supervisor {
   onSent(listener: (opcode: string, dest: string, args: readonly string[], seq: number) => void): () => void {
     this.sentListeners.add(listener);
     return () => this.sentListeners.delete(listener);
+  }
+
+  /** Say that a destination was completed from a prefix, or that nobody has heard it. */
+  private showNote(cmd: Extract<Command, { kind: "send" }>): void {
+    const note = cmd.note;
+    if (!note) return;
+    this.opts.sink({
+      kind: note.kind === "unknown" ? "warning" : "reply",
+      text: destNoteText(cmd.opcode, note),
+      data: { note: note.kind, dest: cmd.dest, ...(note.kind === "unknown" ? { suggestions: note.suggestions } : {}) },
+    });
   }
 
   private async execute(cmd: Command, interactive: boolean): Promise<"quit" | undefined> {
@@ -161,7 +224,14 @@ export class Supervisor {
         for (const l of helpLines(this.opts.results)) this.reply(l);
         return undefined;
       case "who":
-        for (const l of rosterLines(this.roster.list(), this.opts.clock.now(), this.keyStats())) this.reply(l);
+        for (const l of rosterLines(this.roster.list(), this.opts.clock.now(), {
+          filter: cmd.filter,
+          maxRows: this.opts.whoRows,
+          evicted: this.roster.evicted,
+          capacity: this.roster.capacity,
+          keys: this.keyStats(),
+        }))
+          this.reply(l);
         return undefined;
       case "wait":
         await this.sleep(cmd.seconds * 1000);
@@ -169,60 +239,192 @@ export class Supervisor {
       case "quit":
         return "quit";
       case "error":
-        this.opts.sink({ kind: "error", text: cmd.message });
+        this.error(cmd.message);
         return undefined;
       case "send":
+        this.showNote(cmd);
         this.send(cmd.opcode, cmd.dest, cmd.args);
         return undefined;
     }
   }
 
   private send(opcode: string, dest: string, args: string[]): number | undefined {
-    const seq = this.opts.channel.send(opcode, dest, args);
+    let seq: number | undefined;
+    try {
+      seq = this.opts.channel.send(opcode, dest, args);
+    } catch {
+      seq = undefined;
+    }
     if (seq === undefined) {
-      this.opts.sink({ kind: "error", text: t("The command is too large for one datagram; nothing was sent") });
+      this.error(t("The command is too large for one datagram; nothing was sent"));
       return undefined;
     }
     const text = formatLine(this.opts.channel.id, seq, formatBody(opcode, dest, args));
     this.opts.accessLog?.(`${this.stamp()} sent ${printable(text)}`);
     this.view.sent(text, opcode);
-    if (opcode === UPLD || opcode === PING) this.lastRequestAt = this.opts.clock.now();
-    if (opcode === UPLD) {
-      if (dest === WILDCARD) for (const id of this.roster.botIds()) this.awaited.add(id);
-      else this.awaited.add(dest);
-    }
+    const now = this.opts.clock.now();
+    const expected = dest === WILDCARD ? this.roster.botIds() : [dest];
+    this.showReports(this.requests.sent(opcode, dest, opcode === UPLD ? args[0] : undefined, expected, now));
+    this.armRequests();
     for (const l of this.sentListeners) l(opcode, dest, args, seq);
     return seq;
   }
 
-  /** Show an upload: its lines as received, EOF after a status line alone, and what was saved. */
-  onUpload(u: Upload): void {
-    const who = printable(u.botId ?? u.from.address);
-    if (u.botId) this.awaited.delete(u.botId);
-    if (u.data.length === 0) {
+  /**
+   * Take uploads from this server: only those we asked for are accepted; each is shown, and
+   * refused connections are counted. uploadsInProgress defaults to its count.
+   */
+  attachUploads(server: UploadServer): void {
+    server.accept = (info) => this.acceptUpload(info);
+    server.on("upload", (u) => this.onUpload(u));
+    server.on("refused", (r) => this.onRefused(r));
+    this.inProgress ??= () => server.inProgress;
+  }
+
+  /** Whether the upload server should take an upload (one we asked for). */
+  acceptUpload(info: StatusInfo): boolean {
+    const ok = this.requests.acceptUpload(info.botId, info.file, info.code, this.opts.clock.now());
+    return ok;
+  }
+
+  /** An upload connection the server closed without an upload: counted; a few are shown. */
+  onRefused(r: Refusal): void {
+    this.refusals[r.reason]++;
+    const loud = r.reason === "unexpected" || r.reason === "busy";
+    if (loud && this.refusalsShown < REFUSALS_SHOWN) {
+      this.refusalsShown++;
       this.view.show({
         kind: "warning",
-        text: t("Empty upload from {{address}}", { address: printable(u.from.address) }),
+        text:
+          r.reason === "busy"
+            ? t("Upload server full: refused a connection from {{address}}", { address: printable(r.from.address) })
+            : t("Refused an upload nobody asked for from {{address}}: {{status}}", {
+                address: printable(r.from.address),
+                status: printable(r.status ?? ""),
+              }),
+        data: { refused: r.reason, from: r.from.address, status: r.status },
       });
       return;
     }
-    const lines = u.data.toString("utf8").split(/\r?\n/);
-    if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
-    lines.forEach((text, i) => {
-      this.view.show({ kind: "upload", text: printable(text), status: i === 0 ? u.code : undefined });
+    this.refusalsUnshown[r.reason]++;
+  }
+
+  /** Once a heartbeat: sum up the refused upload connections not shown one by one. */
+  private showRefusals(): void {
+    this.refusalsShown = 0;
+    const u = this.refusalsUnshown;
+    const total = u.unexpected + u.empty + u["no-status"] + u.evicted + u.busy;
+    if (total === 0) return;
+    this.refusalsUnshown = { unexpected: 0, empty: 0, "no-status": 0, evicted: 0, busy: 0 };
+    this.view.show({
+      kind: "warning",
+      text: t(
+        "Upload server refused {{total}} more connections: {{unexpected}} not asked for, {{busy}} when full, {{noStatus}} without a status line, {{evicted}} closed to make room, {{empty}} empty",
+        { total, unexpected: u.unexpected, busy: u.busy, noStatus: u["no-status"], evicted: u.evicted, empty: u.empty },
+      ),
+      data: { refused: { ...u } },
     });
-    if (lines.length === 1) this.view.show({ kind: "upload", text: "EOF" });
+  }
+
+  private armRequests(): void {
+    if (this.requestTimer !== undefined) this.opts.clock.clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
+    const at = this.requests.nextDue(this.opts.clock.now());
+    if (at === undefined) return;
+    this.requestTimer = this.opts.clock.setTimeout(
+      () => {
+        this.requestTimer = undefined;
+        this.showReports(this.requests.due(this.opts.clock.now()));
+        this.armRequests();
+      },
+      Math.max(0, at - this.opts.clock.now()),
+    );
+  }
+
+  private showReports(reports: RequestReport[]): void {
+    for (const r of reports) {
+      const { text, data } = reportLine(r);
+      this.reply(text, data);
+    }
+  }
+
+  /** Show an upload: its first lines as received, EOF after a status line alone, what was saved. */
+  onUpload(u: Upload): void {
+    const who = printable(u.botId ?? u.from.address);
+    const data = {
+      upload: {
+        from: u.from.address,
+        botId: u.botId,
+        file: u.file,
+        code: u.code,
+        bytes: u.bytes,
+        lines: u.lines,
+        savedAs: u.savedAs,
+        truncated: u.truncated,
+        timedOut: u.timedOut,
+        overtime: Boolean(u.overtime),
+        interrupted: Boolean(u.interrupted),
+      },
+    };
+    this.showReports(this.requests.due(this.opts.clock.now()));
+    if (u.bytes === 0) {
+      this.view.show({
+        kind: "warning",
+        text: t("Empty upload from {{address}}", { address: printable(u.from.address) }),
+        data,
+      });
+      return;
+    }
+    const lines = u.head.toString("utf8").split(/\r?\n/);
+    if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+    // The preview may end in the middle of a line: that line is shown as far as it came.
+    const condensed = this.view.summarising;
+    if (condensed) {
+      this.view.show({
+        kind: "upload",
+        text: t("Upload from {{who}}: {{status}} ({{lines}} lines, {{bytes}} bytes)", {
+          who,
+          status: printable(u.status),
+          lines: u.lines,
+          bytes: u.bytes,
+        }),
+        status: u.code,
+        data,
+      });
+    } else {
+      lines.forEach((text, i) => {
+        this.view.show(
+          i === 0
+            ? { kind: "upload", text: printable(text), status: u.code, data }
+            : { kind: "upload", text: printable(text), more: true },
+        );
+      });
+      if (u.lines > lines.length) {
+        this.view.show({
+          kind: "upload",
+          text: t("(… {{more}} more lines not shown, {{bytes}} bytes in all)", {
+            more: u.lines - lines.length,
+            bytes: u.bytes,
+          }),
+          more: true,
+        });
+      }
+      if (u.lines === 1) this.view.show({ kind: "upload", text: t("EOF"), more: true });
+    }
     if (u.truncated) {
       this.view.show({
         kind: "warning",
-        text: t("The upload from {{who}} was larger than {{max}} bytes and was cut off", {
-          who,
-          max: u.data.length,
-        }),
+        text: t("The upload from {{who}} was larger than {{max}} bytes and was cut off", { who, max: u.bytes }),
       });
     }
     if (u.timedOut) {
       this.view.show({ kind: "warning", text: t("The upload from {{who}} stalled and was cut off", { who }) });
+    }
+    if (u.overtime) {
+      this.view.show({
+        kind: "warning",
+        text: t("The upload from {{who}} took longer than the upload deadline and was cut off", { who }),
+      });
     }
     if (u.interrupted) {
       this.view.show({
@@ -230,7 +432,20 @@ export class Supervisor {
         text: t("The upload from {{who}} was still arriving at shutdown and was cut off", { who }),
       });
     }
-    if (u.savedAs) this.view.show({ kind: "upload", text: t("(saved as {{path}})", { path: printable(u.savedAs) }) });
+    if (u.notSavedFull) {
+      this.view.show({
+        kind: "warning",
+        text: t(
+          "The upload from {{who}} was not saved: the most uploads saved in one run (maxUploadFiles) were saved already",
+          {
+            who,
+          },
+        ),
+      });
+    }
+    if (u.savedAs && !condensed) {
+      this.view.show({ kind: "upload", text: t("(saved as {{path}})", { path: printable(u.savedAs) }), more: true });
+    }
     if (u.saveError) {
       this.view.show({
         kind: "warning",
@@ -241,27 +456,128 @@ export class Supervisor {
 
   /** Whether everything asked for has had its chance to arrive. */
   private answered(now: number): boolean {
-    if ((this.opts.uploadsInProgress?.() ?? 0) > 0) return false;
-    // Bots that have left since will not upload.
-    for (const id of [...this.awaited]) if (!this.roster.get(id)) this.awaited.delete(id);
-    if (this.awaited.size > 0) return false;
-    // Bots answer `*` after a random wait below backoff.
-    return now >= this.lastRequestAt + this.opts.backoff * 1000 + ANSWER_GRACE_MS;
+    if ((this.inProgress?.() ?? 0) > 0) return false;
+    this.showReports(this.requests.due(now));
+    return this.requests.pending === 0;
   }
 
-  /** End of a script: wait (at most maxWaitMs) until uploads and answers are in. */
-  async settle(maxWaitMs: number): Promise<void> {
+  /**
+   * End of a script: wait (at most maxWaitMs) until uploads and answers are in, then report
+   * what is still missing and a tally. Returns the script's exit status.
+   */
+  async settle(maxWaitMs: number): Promise<number> {
     const end = this.opts.clock.now() + maxWaitMs;
     for (;;) {
       const now = this.opts.clock.now();
-      if (this.answered(now) || now >= end) return;
+      if (this.answered(now) || now >= end) break;
       await this.sleep(Math.min(SETTLE_POLL_MS, end - now));
     }
+    this.showReports(this.requests.closeAll(this.opts.clock.now()));
+    this.showRefusals();
+    const tt = this.requests.totals;
+    if (tt.uploadsAsked > 0 || this.refusedLines > 0) {
+      this.reply(
+        t(
+          "Done: {{refused}} lines refused; uploads asked {{asked}}, received {{received}}, with an error status {{failed}}, missing {{missing}}",
+          {
+            refused: this.refusedLines,
+            asked: tt.uploadsAsked,
+            received: tt.uploaded,
+            failed: tt.uploadsFailed,
+            missing: tt.uploadsMissing,
+          },
+        ),
+        { tally: { refusedLines: this.refusedLines, ...tt, refusedConnections: { ...this.refusals } } },
+      );
+    }
+    return this.exitCode();
+  }
+
+  /** The exit status a script ends with (see EXIT_*). */
+  exitCode(): number {
+    if (this.refusedLines > 0) return EXIT_REFUSED_LINE;
+    const tt = this.requests.totals;
+    if (tt.uploadsMissing + tt.uploadsFailed > 0) return EXIT_UPLOAD_MISSING;
+    return EXIT_OK;
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.opts.clock.setTimeout(resolve, ms));
   }
+}
+
+/** A request's report: one line and its data for -json. */
+export function reportLine(r: RequestReport): { text: string; data: Record<string, unknown> } {
+  const q = r.request;
+  const dest = q.dest;
+  const seconds = Math.round((r.at - q.sentAt) / 100) / 10;
+  const expected = q.expected.size;
+  const answered = expected - r.missing.length;
+  const data: Record<string, unknown> = {
+    request: q.opcode,
+    dest,
+    expected,
+    answered,
+    missing: r.missing.slice(0, 100),
+    left: [...q.gone].slice(0, 100),
+    extra: q.extra,
+    seconds,
+  };
+  const some = (ids: string[]): string => ids.slice(0, 10).join(", ") + (ids.length > 10 ? ", …" : "");
+  if (dest !== WILDCARD && q.gone.size > 0) {
+    return { text: t("{{opcode}} {{dest}}: left the group before answering", { opcode: q.opcode, dest }), data };
+  }
+  if (dest !== WILDCARD) {
+    const ok = r.missing.length === 0;
+    switch (q.opcode) {
+      case "PING":
+        return {
+          text: ok
+            ? t("PING {{dest}}: answered", { dest })
+            : t("PING {{dest}}: no answer after {{seconds}} s", { dest, seconds }),
+          data,
+        };
+      case "KILL":
+        return {
+          text: ok
+            ? t("KILL {{dest}}: left", { dest })
+            : t("KILL {{dest}}: no EXIT after {{seconds}} s", { dest, seconds }),
+          data,
+        };
+      case "UPLD": {
+        if (!ok) return { text: t("UPLD {{dest}}: no upload after {{seconds}} s", { dest, seconds }), data };
+        const code = q.failed.get(dest);
+        data.failed = Object.fromEntries(q.failed);
+        return {
+          text: q.failed.has(dest)
+            ? t("UPLD {{dest}}: answered with status {{code}}", { dest, code: String(code ?? "?") })
+            : t("UPLD {{dest}}: uploaded", { dest }),
+          data,
+        };
+      }
+    }
+  }
+  const parts: string[] = [];
+  switch (q.opcode) {
+    case "PING":
+      parts.push(t("PING *: {{answered}} of {{expected}} answered", { answered, expected }));
+      break;
+    case "KILL":
+      parts.push(t("KILL *: {{answered}} of {{expected}} left", { answered, expected }));
+      break;
+    case "UPLD": {
+      let failed = 0;
+      for (const id of q.failed.keys()) if (q.expected.has(id)) failed++;
+      data.failed = Object.fromEntries([...q.failed].slice(0, 100));
+      parts.push(t("UPLD *: {{uploaded}} of {{expected}} uploaded", { uploaded: answered - failed, expected }));
+      if (failed > 0) parts.push(t("{{failed}} with an error status", { failed }));
+      break;
+    }
+  }
+  if (r.missing.length > 0) parts.push(t("missing: {{ids}}", { ids: some(r.missing) }));
+  if (q.gone.size > 0) parts.push(t("{{gone}} left before answering", { gone: q.gone.size }));
+  if (q.extra > 0) parts.push(t("{{extra}} more from bots not heard before", { extra: q.extra }));
+  return { text: parts.join("; "), data };
 }
 
 function where(s: Source): string {
@@ -274,39 +590,118 @@ export interface KeyStats {
   ignored: number;
 }
 
-/** WHO: a table of members; with a group key, a SIGNED column and the refused datagrams. */
-export function rosterLines(members: readonly Member[], now: number, keys?: KeyStats): string[] {
-  const refused = keys ? refusedLine(keys) : [];
-  if (members.length === 0) return [t("No members heard yet."), ...refused];
-  const head = [t("ID"), t("ADDRESS"), t("HEARD"), t("STATE"), t("NEWS"), ...(keys ? [t("SIGNED")] : []), t("PROGRAM")];
-  const rows = members.map((m) => [
-    printable(m.id),
-    printable(m.address),
-    t("{{seconds}}s ago", { seconds: Math.max(0, Math.round((now - m.lastHeard) / 1000)) }),
-    m.kind === "supervisor"
-      ? t("supervisor")
-      : m.state === ASIMOV
-        ? "Asimov"
-        : m.state === FRANKENSTEIN
-          ? "Frankenstein"
-          : t("unknown"),
-    m.kind === "supervisor" ? "-" : String(m.discoveries),
-    ...(keys ? [m.verified ? t("yes") : t("no")] : []),
-    m.ours ? t("ours") : t("original"),
-  ]);
+export interface WhoOptions {
+  filter?: WhoFilter;
+  /** Most rows printed (default 50): the counts always cover every member. */
+  maxRows?: number;
+  /** Members evicted because the roster was full, and its capacity. */
+  evicted?: number;
+  capacity?: number;
+  /** With a group key: a SIGNED column and the refused datagrams. */
+  keys?: KeyStats;
+}
+
+function passes(m: Member, f: WhoFilter | undefined): boolean {
+  if (!f) return true;
+  if (f.states.length > 0) {
+    const s = m.kind === "supervisor" ? "supervisor" : m.state;
+    if (!f.states.includes(s)) return false;
+  }
+  if (f.program !== undefined && (f.program === "ours") !== m.ours) return false;
+  if (f.prefixes.length > 0) {
+    const id = m.id.toLowerCase();
+    if (!f.prefixes.some((p) => id.startsWith(p.toLowerCase()))) return false;
+  }
+  return true;
+}
+
+function filtered(f: WhoFilter | undefined): boolean {
+  return f !== undefined && (f.states.length > 0 || f.prefixes.length > 0 || f.program !== undefined);
+}
+
+/** WHO: counts of every member first, then a bounded table of the members the filter passes. */
+export function rosterLines(members: readonly Member[], now: number, opts: WhoOptions = {}): string[] {
+  const out: string[] = [];
+  if (opts.evicted) {
+    out.push(
+      t("The roster is full ({{capacity}} members): {{evicted}} least recently heard were dropped", {
+        capacity: opts.capacity ?? members.length,
+        evicted: opts.evicted,
+      }),
+    );
+  }
+  const refused = opts.keys ? refusedLine(opts.keys) : [];
+  if (members.length === 0) return [...out, t("No members heard yet."), ...refused];
+  const c = { bots: 0, asimov: 0, frankenstein: 0, unknown: 0, ours: 0 };
+  for (const m of members) {
+    if (m.ours) c.ours++;
+    if (m.kind !== "bot") continue;
+    c.bots++;
+    c[m.state]++;
+  }
+  out.push(
+    t(
+      "Members: {{members}}; bots {{bots}} (Asimov {{asimov}}, Frankenstein {{frankenstein}}, unknown {{unknown}}); supervisors {{supervisors}}; ours {{ours}}, original {{original}}",
+      {
+        members: members.length,
+        bots: c.bots,
+        asimov: c.asimov,
+        frankenstein: c.frankenstein,
+        unknown: c.unknown,
+        supervisors: members.length - c.bots,
+        ours: c.ours,
+        original: members.length - c.ours,
+      },
+    ),
+  );
+  const shown = filtered(opts.filter) ? members.filter((m) => passes(m, opts.filter)) : members;
+  if (filtered(opts.filter)) out.push(t("Matching: {{matching}}", { matching: shown.length }));
+  if (shown.length === 0) return [...out, ...refused];
+  const keys = opts.keys;
+  const maxRows = opts.maxRows ?? 50;
+  const rows = shown
+    .slice(0, maxRows)
+    .map((m) => [
+      printable(m.id),
+      printable(m.address),
+      String(m.port),
+      t("{{seconds}}s ago", { seconds: Math.max(0, Math.round((now - m.lastHeard) / 1000)) }),
+      m.kind === "supervisor"
+        ? t("supervisor")
+        : m.state === ASIMOV
+          ? "Asimov"
+          : m.state === FRANKENSTEIN
+            ? "Frankenstein"
+            : t("unknown"),
+      m.kind === "supervisor" ? "-" : String(m.discoveries),
+      ...(keys ? [m.verified ? t("yes") : t("no")] : []),
+      m.ours ? t("ours") : t("original"),
+    ]);
+  const head = [
+    t("ID"),
+    t("ADDRESS"),
+    t("PORT"),
+    t("HEARD"),
+    t("STATE"),
+    t("NEWS"),
+    ...(keys ? [t("SIGNED")] : []),
+    t("PROGRAM"),
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const fmt = (cells: string[]): string =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number)))
       .join("  ")
       .trimEnd();
-  const bots = members.filter((m) => m.kind === "bot").length;
-  return [
-    fmt(head),
-    ...rows.map(fmt),
-    t("Bots: {{bots}}, supervisors: {{others}}", { bots, others: members.length - bots }),
-    ...refused,
-  ];
+  out.push(fmt(head), ...rows.map(fmt));
+  if (shown.length > maxRows) {
+    out.push(
+      t("… and {{more}} more: narrow the list with filters (WHO frankenstein, WHO 8C*, WHO original)", {
+        more: shown.length - maxRows,
+      }),
+    );
+  }
+  return [...out, ...refused];
 }
 
 function refusedLine(keys: KeyStats): string[] {

@@ -8,6 +8,11 @@
  * - Every heartbeat, members silent for 2 heartbeats are aged out; every 2 heartbeats,
  *   "Channel is quiet..." when nothing arrived (not while paused, as the original).
  * - quiet: only events, uploads, replies, warnings and errors.
+ * - Above summaryRate messages per second nobody reads a line per message: traffic is then
+ *   summed up once a second on one line (members, joins and leaves, messages per second by
+ *   opcode, members by state) while events, replies, uploads, warnings and errors are still
+ *   shown; below half that rate for 5 s in a row, every message is shown again. Both switches
+ *   are said on screen.
  */
 import type { Clock, TimerId } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
@@ -31,6 +36,8 @@ export type LineKind =
   /** Output of a local command (HELP, WHO). */
   | "reply"
   | "prompt"
+  /** The once-a-second traffic summary at high rates (a live line on a terminal). */
+  | "summary"
   | "warning"
   | "error"
   /** With a group key: a datagram refused (unsigned, forged, replayed), or an unsigned message
@@ -47,6 +54,10 @@ export interface ViewLine {
   sign?: "+" | "-";
   /** An upload's status code (200, 404...) on its status line. */
   status?: number;
+  /** What the line says, as data, for -json (raw values: JSON output escapes them). */
+  data?: Record<string, unknown>;
+  /** A continuation (upload content, EOF, where it was saved): left out of -json output. */
+  more?: boolean;
 }
 
 export type Sink = (line: ViewLine) => void;
@@ -64,7 +75,16 @@ export interface TrafficViewOptions {
   quiet?: boolean;
   /** Most lines held while paused; older ones are dropped (and counted) beyond it. */
   maxHeld?: number;
+  /** Messages per second from which traffic is summed up (default 1000; 0: never). */
+  summaryRate?: number;
+  /** Called once a heartbeat (after the age-out). */
+  onTick?: () => void;
+  /** Called for each member that leaves (EXIT or aged out). */
+  onLeft?: (id: string) => void;
 }
+
+/** Seconds below half the summary rate before every message is shown again. */
+const CALM_SECONDS = 5;
 
 export function reasonText(reason: LeaveReason): string {
   switch (reason) {
@@ -85,9 +105,14 @@ export function eventLine(ev: RosterEvent): ViewLine {
   const id = printable(ev.member.id);
   switch (ev.kind) {
     case "joined":
-      return { kind: "event", sign: "+", text: t("+ {{id}} joined", { id }) };
+      return { kind: "event", sign: "+", text: t("+ {{id}} joined", { id }), data: { joined: ev.member.id } };
     case "left":
-      return { kind: "event", sign: "-", text: t("- {{id}} left ({{reason}})", { id, reason: reasonText(ev.reason) }) };
+      return {
+        kind: "event",
+        sign: "-",
+        text: t("- {{id}} left ({{reason}})", { id, reason: reasonText(ev.reason) }),
+        data: { left: ev.member.id, reason: ev.reason },
+      };
     case "collision":
       return {
         kind: "warning",
@@ -104,9 +129,25 @@ export class TrafficView {
   private ticks = 0;
   private timer: TimerId | undefined;
   private readonly maxHeld: number;
+  private readonly summaryRate: number;
+  private rateTimer: TimerId | undefined;
+  /** Summing up traffic instead of printing each message. */
+  private summary = false;
+  private calmSeconds = 0;
+  /** This second's counts: messages by opcode, joins, leaves. */
+  private secondCount = 0;
+  private byOpcode = new Map<string, number>();
+  private joins = 0;
+  private leaves = 0;
 
   constructor(private readonly opts: TrafficViewOptions) {
     this.maxHeld = opts.maxHeld ?? 10_000;
+    this.summaryRate = opts.summaryRate ?? 1000;
+  }
+
+  /** Whether traffic is being summed up (high rate) rather than printed line by line. */
+  get summarising(): boolean {
+    return this.summary;
   }
 
   get paused(): boolean {
@@ -116,11 +157,85 @@ export class TrafficView {
   /** Start the heartbeat checks (age-out, quiet notice). */
   start(): void {
     if (this.timer === undefined) this.schedule();
+    if (this.summaryRate > 0 && this.rateTimer === undefined) this.scheduleRate();
   }
 
   stop(): void {
     if (this.timer !== undefined) this.opts.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.rateTimer !== undefined) this.opts.clock.clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+  }
+
+  private scheduleRate(): void {
+    this.rateTimer = this.opts.clock.setTimeout(() => this.second(), 1000);
+  }
+
+  /** Once a second: switch to or from the summary, and show it. */
+  private second(): void {
+    this.scheduleRate();
+    const rate = this.secondCount;
+    if (!this.summary && rate >= this.summaryRate) {
+      this.summary = true;
+      this.calmSeconds = 0;
+      this.show({
+        kind: "notice",
+        text: t(
+          "{{rate}} messages/s: too many to print one by one. Showing a summary each second; events, replies, uploads and errors are still printed",
+          { rate },
+        ),
+        data: { summary: "on", rate },
+      });
+    } else if (this.summary) {
+      this.calmSeconds = rate < this.summaryRate / 2 ? this.calmSeconds + 1 : 0;
+      if (this.calmSeconds >= CALM_SECONDS) {
+        this.summary = false;
+        this.show({
+          kind: "notice",
+          text: t("{{rate}} messages/s: printing every message again", { rate }),
+          data: { summary: "off", rate },
+        });
+      }
+    }
+    if (this.summary && !this.pausedFlag) this.show(this.summaryLine(rate));
+    this.secondCount = 0;
+    this.byOpcode = new Map();
+    this.joins = 0;
+    this.leaves = 0;
+  }
+
+  private summaryLine(rate: number): ViewLine {
+    const states = { asimov: 0, frankenstein: 0, unknown: 0 };
+    let bots = 0;
+    for (const m of this.opts.roster.values()) {
+      if (m.kind !== "bot") continue;
+      bots++;
+      states[m.state]++;
+    }
+    const ops = [...this.byOpcode].sort((a, b) => b[1] - a[1]);
+    return {
+      kind: "summary",
+      text: t(
+        "Members {{members}} (+{{joins}} −{{leaves}}), {{rate}} msg/s: {{opcodes}}; Asimov {{asimov}}, Frankenstein {{frankenstein}}, unknown {{unknown}}",
+        {
+          members: this.opts.roster.size,
+          joins: this.joins,
+          leaves: this.leaves,
+          rate,
+          opcodes: ops.map(([op, n]) => `${printable(op)} ${n}`).join(", ") || "-",
+          ...states,
+        },
+      ),
+      data: {
+        members: this.opts.roster.size,
+        bots,
+        joins: this.joins,
+        leaves: this.leaves,
+        rate,
+        byOpcode: Object.fromEntries(ops),
+        byState: states,
+      },
+    };
   }
 
   private schedule(): void {
@@ -129,7 +244,12 @@ export class TrafficView {
 
   private tick(): void {
     this.schedule();
-    for (const ev of this.opts.roster.ageOut(this.opts.clock.now())) this.show(eventLine(ev));
+    for (const ev of this.opts.roster.ageOut(this.opts.clock.now())) {
+      this.leaves++;
+      this.show(eventLine(ev));
+      this.opts.onLeft?.(ev.member.id);
+    }
+    this.opts.onTick?.();
     if (++this.ticks % 2 === 0) {
       if (this.heard === 0 && !this.pausedFlag) this.show({ kind: "notice", text: t("Channel is quiet...") });
       this.heard = 0;
@@ -139,19 +259,38 @@ export class TrafficView {
   /** A message from the group. */
   receive(msg: ChanMessage, source: Source): void {
     this.heard++;
+    this.secondCount++;
+    this.byOpcode.set(msg.opcode, (this.byOpcode.get(msg.opcode) ?? 0) + 1);
     const events = this.opts.roster.observe(msg, source, this.opts.clock.now());
-    const state = this.opts.roster.get(msg.sender)?.state ?? stateOfExit(events);
-    for (const ev of events) if (ev.kind !== "left") this.show(eventLine(ev));
-    if (msg.verified === false) {
-      this.show({
-        kind: "unverified",
-        text: t("(unsigned) {{text}}", { text: printable(msg.text) }),
-        opcode: msg.opcode,
-      });
-    } else {
-      this.show({ kind: "traffic", text: printable(msg.text), opcode: msg.opcode, state });
+    for (const ev of events) {
+      if (ev.kind === "joined") this.joins++;
+      else if (ev.kind === "left") this.leaves++;
     }
-    for (const ev of events) if (ev.kind === "left") this.show(eventLine(ev));
+    for (const ev of events) if (ev.kind !== "left") this.show(eventLine(ev));
+    if (!this.summary) {
+      const state = this.opts.roster.get(msg.sender)?.state ?? stateOfExit(events);
+      const unverified = msg.verified === false;
+      this.show({
+        kind: unverified ? "unverified" : "traffic",
+        text: unverified ? t("(unsigned) {{text}}", { text: printable(msg.text) }) : printable(msg.text),
+        opcode: msg.opcode,
+        ...(unverified ? {} : { state }),
+        data: {
+          from: `${source.address}:${source.port}`,
+          sender: msg.sender,
+          seq: msg.seq,
+          opcode: msg.opcode,
+          dest: msg.dest,
+          words: msg.words,
+          tags: msg.tags,
+        },
+      });
+    }
+    for (const ev of events) {
+      if (ev.kind !== "left") continue;
+      this.show(eventLine(ev));
+      this.opts.onLeft?.(ev.member.id);
+    }
   }
 
   /** A datagram the group key refused (the supervisor shows it apart, or hides it). */
@@ -168,7 +307,7 @@ export class TrafficView {
 
   /** A message we sent (the original's supervisor saw its own commands come back). */
   sent(text: string, opcode: string): void {
-    this.show({ kind: "own", text: printable(text), opcode });
+    this.show({ kind: "own", text: printable(text), opcode, data: { sent: text } });
   }
 
   /** Show a line now, or hold it while paused; -quiet filters here. */
@@ -189,10 +328,19 @@ export class TrafficView {
   togglePause(): boolean {
     if (!this.pausedFlag) {
       this.pausedFlag = true;
-      this.opts.sink({ kind: "prompt", text: t("Command: OPCODE bot ...") });
+      this.opts.sink({
+        kind: "prompt",
+        text: t("Paused: traffic is held until the next blank line. Command: OPCODE bot ..."),
+        data: { paused: true },
+      });
       return true;
     }
     this.pausedFlag = false;
+    this.opts.sink({
+      kind: "notice",
+      text: t("Resumed: {{held}} held lines follow", { held: this.held.length }),
+      data: { paused: false, held: this.held.length },
+    });
     if (this.dropped > 0) {
       this.opts.sink({
         kind: "warning",

@@ -164,7 +164,7 @@ export class WebModel {
       file: u.file === undefined ? undefined : printable(u.file),
       status: printable(u.status),
       code: u.code,
-      bytes: u.data.length,
+      bytes: u.bytes,
       truncated: u.truncated,
       timedOut: u.timedOut,
       interrupted: u.interrupted === true,
@@ -172,7 +172,7 @@ export class WebModel {
       saveError: u.saveError === undefined ? undefined : printable(u.saveError.message),
     };
     // Keep a copy of what the page may show, not a view into a buffer of up to maxUpload bytes.
-    const data = Buffer.from(u.data.subarray(0, this.maxUploadView));
+    const data = Buffer.from(u.head.subarray(0, this.maxUploadView));
     this.uploads.push({ summary, data });
     this.pendingUploads.push(summary);
   }

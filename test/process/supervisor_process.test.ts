@@ -132,12 +132,13 @@ describe("supervisor process", { timeout: 90_000 }, () => {
     const out = sup.stdout();
     const [before, after] = out.split(/HUMAN-[0-9a-f]{4} 1 KILL \*\n/);
     for (const id of ids) {
-      expect(before).toMatch(new RegExp(`^${id} +127\\.0\\.0\\.1 +\\d+s ago +Asimov +0 +ours$`, "m"));
+      expect(before).toMatch(new RegExp(`^${id} +127\\.0\\.0\\.1 +\\d+ +\\d+s ago +Asimov +0 +ours$`, "m"));
       expect(after).toMatch(new RegExp(`^${id} \\d+ EXIT \\* Offline state=asimov reason=killed$`, "m"));
       expect(after).toContain(`- ${id} left (killed)`);
     }
-    expect(before).toContain("Bots: 2, supervisors: 0");
-    expect(after?.trimEnd().split("\n").at(-1)).toBe("No members heard yet.");
+    expect(before).toContain("Members: 2; bots 2 (Asimov 2, Frankenstein 0, unknown 0); supervisors 0");
+    expect(after).toContain("No members heard yet.");
+    expect(after?.trimEnd().split("\n").at(-1)).toBe("KILL *: 2 of 2 left");
   });
 
   it("two supervisors with the same filePort both get their uploads", async () => {
@@ -254,5 +255,29 @@ describe("supervisor process", { timeout: 90_000 }, () => {
     const cfg = start("supervisor", supArgs(chanPort, filePort, "-uploadWait=soon"), { stdin: "" });
     expect(await cfg.exited).toBe(2);
     expect(cfg.stderr().trim()).toBe('supervisor: bad configuration uploadWait="soon" (command line): not a number');
+  });
+
+  it("a piped script exits 3 when a line was refused, 4 when an upload asked for never came; -json prints one object per line", async () => {
+    const chanPort = await freeUdpPort();
+    const filePort = await freeTcpPort();
+    const g = await group(chanPort);
+    g.send("ABCD0001 1 BEAT * Beep state=asimov");
+    const refused = start("supervisor", supArgs(chanPort, filePort, "-quiet"), { stdin: "PONG *\n" });
+    expect(await refused.exited).toBe(3);
+    expect(refused.stdout()).toContain("Unknown command PONG");
+    const missing = start("supervisor", supArgs(chanPort, filePort, "-json", "-uploadWait=0.5"), {
+      stdin: "UPLD 12345678\n",
+    });
+    expect(await missing.exited).toBe(4);
+    const objects = missing
+      .stdout()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string; text: string; request?: string; tally?: unknown });
+    expect(objects.find((o) => o.request === "UPLD")?.text).toMatch(/^UPLD 12345678: no upload after \d/);
+    expect(objects.find((o) => o.kind === "warning")?.text).toBe(
+      "UPLD: nobody has heard 12345678; sent anyway (a bot may be silent)",
+    );
+    expect(objects.at(-1)?.tally).toMatchObject({ uploadsAsked: 1, uploadsMissing: 1 });
   });
 });

@@ -382,7 +382,7 @@ describe("a keyed supervisor", () => {
     expect(w.errors).toHaveLength(2);
     await w.sup.run("WHO", false);
     const who = w.lines.filter((l) => l.kind === "reply").map((l) => l.text);
-    expect(who[0]).toContain("SIGNED");
+    expect(who[1]).toContain("SIGNED");
     expect(who.find((l) => l.startsWith("0A1B2C3D"))).toMatch(/\byes\b/);
     expect(who.at(-1)).toBe("Refused datagrams: unsigned 2");
   });

@@ -9,15 +9,30 @@ import { ManualClock } from "../../shared/clock.js";
 import { parseLine } from "../../shared/codec.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { complete, parseCommand } from "../../supervisor/commands.js";
-import { render } from "../../supervisor/console.js";
+import { render, renderJson } from "../../supervisor/console.js";
 import { Roster } from "../../supervisor/roster.js";
-import { rosterLines, Supervisor } from "../../supervisor/supervisor.js";
+import {
+  EXIT_OK,
+  EXIT_REFUSED_LINE,
+  EXIT_UPLOAD_MISSING,
+  rosterLines,
+  Supervisor,
+} from "../../supervisor/supervisor.js";
 import type { Upload } from "../../supervisor/upload_server.js";
 import type { ViewLine } from "../../supervisor/watch.js";
 
 const HB = 1; // heartbeat, seconds
 
-function setup(opts: { quiet?: boolean; backoff?: number } = {}) {
+function setup(
+  opts: {
+    quiet?: boolean;
+    backoff?: number;
+    uploadWait?: number;
+    maxMembers?: number;
+    whoRows?: number;
+    summaryRate?: number;
+  } = {},
+) {
   const net = new MemoryNetwork();
   const clock = new ManualClock(1_000_000);
   const supChannel = new Channel(net.endpoint("127.0.0.1"), { id: "HUMAN-beef" });
@@ -30,6 +45,10 @@ function setup(opts: { quiet?: boolean; backoff?: number } = {}) {
     clock,
     heartbeat: HB,
     backoff: opts.backoff ?? 0.5,
+    uploadWait: opts.uploadWait ?? 2,
+    maxMembers: opts.maxMembers,
+    whoRows: opts.whoRows,
+    summaryRate: opts.summaryRate,
     results: "results.data",
     pktSize: 1024,
     uploadPort: 8123,
@@ -63,6 +82,12 @@ function setup(opts: { quiet?: boolean; backoff?: number } = {}) {
     setInProgress: (n: number) => {
       inProgress = n;
     },
+    /** What the upload server does with an upload: ask whether it is wanted, then report it. */
+    deliver: (u: Upload): boolean => {
+      const wanted = sup.acceptUpload(u);
+      if (wanted) sup.onUpload(u);
+      return wanted;
+    },
   };
 }
 
@@ -91,7 +116,10 @@ describe("traffic view", () => {
     a.say("BEAT", "Beep", "state=asimov");
     await s.clock.run(10);
     await s.sup.run("", true); // pause
-    expect(s.lines.at(-1)).toEqual({ kind: "prompt", text: "Command: OPCODE bot ..." });
+    expect(s.lines.at(-1)).toMatchObject({
+      kind: "prompt",
+      text: "Paused: traffic is held until the next blank line. Command: OPCODE bot ...",
+    });
     const before = s.lines.length;
     b.say("BEAT", "Beep", "state=asimov");
     a.say("NEWS", "Discovery", "state=asimov");
@@ -107,6 +135,7 @@ describe("traffic view", () => {
     const afterWho = s.lines.length;
     await s.sup.run("", true); // resume
     expect(s.lines.slice(afterWho).map((l) => l.text)).toEqual([
+      "Resumed: 5 held lines follow",
       "+ BBBB0002 joined",
       "BBBB0002 1 BEAT * Beep state=asimov",
       "AAAA0001 2 NEWS * Discovery state=asimov",
@@ -152,10 +181,11 @@ describe("traffic view", () => {
     await s.sup.run("PING *", false);
     await s.sup.run("PONG *", false);
     await s.clock.run(HB * 1000 * 4);
-    expect(s.lines.map((l) => l.kind)).toEqual(["event", "error", "event"]);
+    expect(s.lines.map((l) => l.kind)).toEqual(["event", "error", "reply", "event"]);
     expect(s.texts()).toEqual([
       "+ 3F2A91BC joined",
       "Unknown command PONG: type HELP for the list",
+      "PING *: 0 of 1 answered; missing: 3F2A91BC",
       "- 3F2A91BC left (aged out)",
     ]);
   });
@@ -230,11 +260,11 @@ describe("roster", () => {
     expect(s.texts("event")).toEqual(["+ AAAA0001 joined", "+ BBBB0002 joined"]);
     await s.sup.run("who", true);
     expect(s.texts("reply")).toEqual([
-      "ID        ADDRESS    HEARD   STATE         NEWS  PROGRAM",
-      "AAAA0001  127.0.0.2  2s ago  Frankenstein  2     ours",
-      "BBBB0002  127.0.0.3  2s ago  unknown       1     original",
-      "HUMAN     127.0.0.4  2s ago  supervisor    -     original",
-      "Bots: 2, supervisors: 1",
+      "Members: 3; bots 2 (Asimov 0, Frankenstein 1, unknown 1); supervisors 1; ours 1, original 2",
+      "ID        ADDRESS    PORT   HEARD   STATE         NEWS  PROGRAM",
+      "AAAA0001  127.0.0.2  40001  2s ago  Frankenstein  2     ours",
+      "BBBB0002  127.0.0.3  40002  2s ago  unknown       1     original",
+      "HUMAN     127.0.0.4  40003  2s ago  supervisor    -     original",
     ]);
   });
 
@@ -299,9 +329,16 @@ describe("commands", () => {
   });
 
   it("matches a typed id to a known member ignoring case", () => {
-    const c = { ...ctx, resolveDest: (s: string) => (s.toUpperCase() === "3F2A91BC" ? "3F2A91BC" : undefined) };
-    expect(parseCommand("ping 3f2a91bc", c)).toMatchObject({ dest: "3F2A91BC" });
-    expect(parseCommand("ping 9f2a91bc", c)).toMatchObject({ dest: "9f2a91bc" });
+    const r = new Roster({ ageOutMs: 2000, selfId: () => "HUMAN-1" });
+    const m = parseLine("3F2A91BC 1 BEAT * Beep");
+    if (!m.ok) throw new Error("parse");
+    r.observe(m.msg, { address: "10.0.0.1", port: 1 }, 0);
+    const c = { ...ctx, resolve: (s: string) => r.resolve(s) };
+    expect(parseCommand("ping 3f2a91bc", c)).toEqual({ kind: "send", opcode: "PING", dest: "3F2A91BC", args: [] });
+    expect(parseCommand("ping 9f2a91bc", c)).toMatchObject({
+      dest: "9f2a91bc",
+      note: { kind: "unknown", id: "9f2a91bc", suggestions: ["3F2A91BC"] },
+    });
   });
 
   it.each([
@@ -422,7 +459,9 @@ describe("hostile text is printed escaped", () => {
     const s = setup();
     s.sup.onUpload({
       from: { address: "127.0.0.2", port: 5555 },
-      data: Buffer.from("200 AAAA0001:results.data\r\nok\rfake\n\x1b[2Jgone\u009b\n"),
+      head: Buffer.from("200 AAAA0001:results.data\r\nok\rfake\n\x1b[2Jgone\u009b\n"),
+      bytes: 40,
+      lines: 3,
       status: "200 AAAA0001:results.data",
       code: 200,
       botId: "AAAA0001",
@@ -444,7 +483,9 @@ describe("hostile text is printed escaped", () => {
 describe("uploads shown and script end", () => {
   const upload = (data: string, over: Partial<Upload> = {}): Upload => ({
     from: { address: "127.0.0.2", port: 5555 },
-    data: Buffer.from(data),
+    head: Buffer.from(data),
+    bytes: Buffer.byteLength(data),
+    lines: data === "" ? 0 : data.replace(/\n$/, "").split("\n").length,
     status: data.split("\n")[0] ?? "",
     code: 200,
     botId: "AAAA0001",
@@ -482,7 +523,7 @@ describe("uploads shown and script end", () => {
   });
 
   it("a script ends once the asked bots have uploaded and backoff has passed", async () => {
-    const s = setup({ backoff: 0.5 });
+    const s = setup({ backoff: 0.5, uploadWait: 10 });
     const a = s.peer("AAAA0001");
     const b = s.peer("BBBB0002", "127.0.0.3");
     const beat = async (ms: number) => {
@@ -500,12 +541,12 @@ describe("uploads shown and script end", () => {
     });
     await beat(3000);
     expect(done).toBe(false); // nothing uploaded yet
-    s.sup.onUpload(upload("200 AAAA0001:results.data\n"));
+    s.deliver(upload("200 AAAA0001:results.data\n"));
     s.setInProgress(1); // BBBB0002's is arriving
     await beat(1000);
     expect(done).toBe(false);
     s.setInProgress(0);
-    s.sup.onUpload(upload("200 BBBB0002:results.data\n", { botId: "BBBB0002" }));
+    s.deliver(upload("200 BBBB0002:results.data\n", { botId: "BBBB0002" }));
     await s.clock.run(100);
     expect(done).toBe(true);
   });
@@ -563,5 +604,292 @@ describe("console rendering", () => {
     expect(render({ ...beat, state: "frankenstein" }, true)).toBe("\x1b[31mA 1 BEAT * Beep\x1b[0m");
     expect(render({ kind: "error", text: "x" }, true)).toBe("\x1b[31;1mx\x1b[0m");
     expect(render({ kind: "reply", text: "x" }, true)).toBe("x");
+  });
+});
+
+const statusOf = (line: string, from = "127.0.0.2") => {
+  const m = /^(\d{3}).* ([^ ]+):(.*)$/.exec(line);
+  return {
+    from: { address: from, port: 5555 },
+    status: line,
+    code: m ? Number(m[1]) : undefined,
+    botId: m?.[2],
+    file: m?.[3],
+  };
+};
+const uploadOf = (line: string, body = ""): Upload => {
+  const data = `${line}\n${body}`;
+  return {
+    ...statusOf(line),
+    head: Buffer.from(data),
+    bytes: Buffer.byteLength(data),
+    lines: data.replace(/\n$/, "").split("\n").length,
+    truncated: false,
+    timedOut: false,
+    savedAs: undefined,
+    saveError: undefined,
+  };
+};
+
+describe("commands report their answers", () => {
+  it("PING *: a count of the roster's bots that answered, after the backoff window", async () => {
+    const s = setup({ backoff: 0.5 });
+    const a = s.peer("AAAA0001");
+    const b = s.peer("BBBB0002", "127.0.0.3");
+    a.say("BEAT", "Beep");
+    b.say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("PING *", false);
+    a.say("BEAT", "Beep");
+    await s.clock.run(1000);
+    expect(s.texts("reply")).toEqual([]); // backoff + grace (1.5 s) not over
+    await s.clock.run(600);
+    expect(s.texts("reply")).toEqual(["PING *: 1 of 2 answered; missing: BBBB0002"]);
+    expect(s.lines.find((l) => l.kind === "reply")?.data).toMatchObject({
+      request: "PING",
+      expected: 2,
+      answered: 1,
+      missing: ["BBBB0002"],
+    });
+  });
+
+  it("PING to one bot: answered at once, or no answer after the window", async () => {
+    const s = setup();
+    const a = s.peer("AAAA0001");
+    a.say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("PING AAAA0001", false);
+    await s.sup.run("PING aaaa0001", false);
+    a.say("BEAT", "Beep");
+    await s.clock.run(10);
+    expect(s.texts("reply")).toEqual(["PING AAAA0001: answered", "PING AAAA0001: answered"]);
+    await s.sup.run("PING AAAA0001", false);
+    await s.clock.run(2000);
+    expect(s.texts("reply").at(-1)).toBe("PING AAAA0001: no answer after 1.5 s");
+  });
+
+  it("UPLD to one bot: no upload after the window, and a script then exits 4", async () => {
+    const s = setup();
+    s.peer("AAAA0001").say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("UPLD AAAA0001", false);
+    const code = s.sup.settle(60_000);
+    await s.clock.run(3000);
+    expect(await code).toBe(EXIT_UPLOAD_MISSING);
+    expect(s.texts("reply")).toEqual([
+      "UPLD AAAA0001: no upload after 2.5 s",
+      "Done: 0 lines refused; uploads asked 1, received 0, with an error status 0, missing 1",
+    ]);
+  });
+
+  it("UPLD *: uploads asked for are taken and counted; others are refused; 404 counts as failed", async () => {
+    const s = setup();
+    for (const [id, addr] of [
+      ["AAAA0001", "127.0.0.2"],
+      ["BBBB0002", "127.0.0.3"],
+      ["CCCC0003", "127.0.0.4"],
+    ] as const)
+      s.peer(id, addr).say("BEAT", "Beep");
+    await s.clock.run(10);
+    // Nothing asked yet: refused.
+    expect(s.deliver(uploadOf("200 AAAA0001:results.data", "x\n"))).toBe(false);
+    await s.sup.run("UPLD *", false);
+    expect(s.deliver(uploadOf("200 AAAA0001:results.data", "x\n"))).toBe(true);
+    expect(s.deliver(uploadOf("200 AAAA0001:results.data", "again\n"))).toBe(false); // one each
+    expect(s.deliver(uploadOf("200 AAAA0001:other.txt"))).toBe(false); // not the file asked for
+    expect(s.deliver(uploadOf("404 No resource BBBB0002:results.data"))).toBe(true);
+    const code = s.sup.settle(60_000);
+    await s.clock.run(3000);
+    expect(await code).toBe(EXIT_UPLOAD_MISSING);
+    expect(s.texts("reply")).toContain("UPLD *: 1 of 3 uploaded; 1 with an error status; missing: CCCC0003");
+    expect(s.sup.requests.totals).toMatchObject({ uploadsAsked: 3, uploaded: 1, uploadsFailed: 1, uploadsMissing: 1 });
+  });
+
+  it("UPLD * answered by every bot: reported as soon as the backoff window is over; exit 0", async () => {
+    const s = setup();
+    s.peer("AAAA0001").say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("UPLD *", false);
+    s.deliver(uploadOf("200 AAAA0001:results.data", "x\n"));
+    const code = s.sup.settle(60_000);
+    await s.clock.run(1600);
+    expect(await code).toBe(EXIT_OK);
+    expect(s.texts("reply")[0]).toBe("UPLD *: 1 of 1 uploaded");
+  });
+
+  it("a refused line makes a script exit 3", async () => {
+    const s = setup();
+    await s.sup.run("PONG *", false);
+    const code = s.sup.settle(1000);
+    await s.clock.run(10);
+    expect(await code).toBe(EXIT_REFUSED_LINE);
+  });
+
+  it("KILL: left when its EXIT comes", async () => {
+    const s = setup();
+    const a = s.peer("AAAA0001");
+    a.say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("KILL AAAA0001", false);
+    a.say("EXIT", "Offline", "reason=killed");
+    await s.clock.run(10);
+    expect(s.texts("reply")).toEqual(["KILL AAAA0001: left"]);
+  });
+});
+
+describe("destinations nobody heard, prefixes", () => {
+  it("an unknown id is sent anyway, with a warning and a did-you-mean", async () => {
+    const s = setup();
+    s.peer("3F2A91BC").say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("PING 3F2A91BD", false);
+    expect(s.texts("warning")).toEqual([
+      "PING: nobody has heard 3F2A91BD; sent anyway (a bot may be silent). Did you mean 3F2A91BC?",
+    ]);
+    expect(s.texts("own")).toEqual(["HUMAN-beef 1 PING 3F2A91BD"]);
+    await s.sup.run("PING 12345678", false);
+    expect(s.texts("warning").at(-1)).toBe("PING: nobody has heard 12345678; sent anyway (a bot may be silent)");
+  });
+
+  it("a unique prefix is completed and says so; a shared one is refused (Tab then Enter)", async () => {
+    const s = setup();
+    s.peer("8C12AB34").say("BEAT", "Beep");
+    s.peer("8C99AB34", "127.0.0.3").say("BEAT", "Beep");
+    s.peer("77AA0001", "127.0.0.4").say("BEAT", "Beep");
+    await s.clock.run(10);
+    await s.sup.run("UPLD 77", false);
+    expect(s.texts("reply")).toEqual(["UPLD: 77 completed to 77AA0001"]);
+    expect(s.texts("own")).toEqual(["HUMAN-beef 1 UPLD 77AA0001 results.data port=8123"]);
+    await s.sup.run("KILL 8c", false);
+    expect(s.texts("error")).toEqual([
+      "8c is the start of 2 ids (8C12AB34, 8C99AB34): type more of it; nothing was sent",
+    ]);
+    expect(s.texts("own")).toHaveLength(1);
+  });
+});
+
+describe("WHO at scale", () => {
+  async function crowd(s: ReturnType<typeof setup>, n: number, base = 0x10000000) {
+    const raw = s.net.endpoint("127.0.0.9");
+    for (let i = 0; i < n; i++) {
+      const id = (base + i).toString(16).toUpperCase();
+      const state = i % 10 === 0 ? "frankenstein" : "asimov";
+      raw.send(Buffer.from(`${id} 1 BEAT * Beep state=${state}`));
+    }
+    await s.clock.run(10);
+  }
+
+  it("counts every member first, then a bounded table, with filters", async () => {
+    const s = setup({ whoRows: 5 });
+    await crowd(s, 2000);
+    await s.sup.run("WHO", false);
+    const who = s.texts("reply");
+    expect(who[0]).toBe(
+      "Members: 2000; bots 2000 (Asimov 1800, Frankenstein 200, unknown 0); supervisors 0; ours 2000, original 0",
+    );
+    expect(who).toHaveLength(1 + 1 + 5 + 1);
+    expect(who.at(-1)).toBe("… and 1995 more: narrow the list with filters (WHO frankenstein, WHO 8C*, WHO original)");
+    s.lines.length = 0;
+    await s.sup.run("WHO frankenstein 1000000*", false);
+    expect(s.texts("reply")[1]).toBe("Matching: 2");
+    expect(
+      s
+        .texts("reply")
+        .slice(3)
+        .map((l) => l.slice(0, 8)),
+    ).toEqual(["10000000", "1000000A"]);
+    s.lines.length = 0;
+    await s.sup.run("WHO original", false);
+    expect(s.texts("reply")[1]).toBe("Matching: 0");
+  });
+
+  it("refuses stray words", async () => {
+    const s = setup();
+    await s.sup.run("WHO is there", false);
+    expect(s.texts("error")).toEqual([
+      "WHO does not understand is: it takes asimov, frankenstein, unknown, supervisor, ours, original or an id prefix ending in * (WHO 8C*)",
+    ]);
+  });
+
+  it("the roster is capped: the least recently heard are evicted and counted, and WHO says so", async () => {
+    const s = setup({ maxMembers: 100 });
+    const a = s.peer("AAAAAAAA");
+    a.say("BEAT", "Beep");
+    await s.clock.run(10);
+    await crowd(s, 99);
+    expect(s.sup.roster.evicted).toBe(0);
+    a.say("BEAT", "Beep"); // heard again: now the most recently heard
+    await s.clock.run(10);
+    await crowd(s, 30, 0x20000000);
+    expect(s.sup.roster.size).toBe(100);
+    expect(s.sup.roster.evicted).toBe(30);
+    expect(s.sup.roster.get("AAAAAAAA")).toBeDefined();
+    expect(s.sup.roster.get("10000000")).toBeUndefined();
+    expect(s.sup.roster.get("1000001E")).toBeDefined();
+    await s.sup.run("WHO", false);
+    expect(s.texts("reply")[0]).toBe("The roster is full (100 members): 30 least recently heard were dropped");
+  });
+
+  it("a supervisor that quits is aged out like a silent bot", async () => {
+    const s = setup();
+    s.peer("HUMAN-0001", "127.0.0.5").ch.send("PING", "*");
+    await s.clock.run(10);
+    expect(s.sup.roster.get("HUMAN-0001")).toBeDefined();
+    await s.clock.run(HB * 1000 * 3 + 10);
+    expect(s.sup.roster.get("HUMAN-0001")).toBeUndefined();
+  });
+});
+
+describe("high message rates", () => {
+  it("above summaryRate: one summary line a second instead of every message, said on screen; back below: every message", async () => {
+    const s = setup({ summaryRate: 100 });
+    const raw = s.net.endpoint("127.0.0.9");
+    let seq = 0;
+    const burst = async (n: number) => {
+      seq++;
+      for (let i = 0; i < n; i++)
+        raw.send(Buffer.from(`${(0x20000000 + i).toString(16).toUpperCase()} ${seq} BEAT * Beep state=asimov`));
+      await s.clock.run(1000);
+    };
+    await burst(150);
+    expect(s.texts("notice")).toContain(
+      "150 messages/s: too many to print one by one. Showing a summary each second; events, replies, uploads and errors are still printed",
+    );
+    const traffic = s.texts("traffic").length;
+    await burst(150);
+    await burst(150);
+    expect(s.texts("traffic").length).toBe(traffic); // no more per-message lines
+    expect(s.texts("summary").at(-1)).toBe(
+      "Members 150 (+0 −0), 150 msg/s: BEAT 150; Asimov 150, Frankenstein 0, unknown 0",
+    );
+    await s.sup.run("WHO", false); // replies still come
+    expect(s.texts("reply")[0]).toMatch(/^Members: 150;/);
+    for (let i = 0; i < 5; i++) await burst(10);
+    expect(s.texts("notice").at(-1)).toBe("10 messages/s: printing every message again");
+    await burst(1);
+    expect(s.texts("traffic").length).toBe(traffic + 1);
+  });
+});
+
+describe("-json", () => {
+  it("one JSON object per line, with its data; upload content left out; safe on a terminal", () => {
+    const at = new Date(Date.UTC(2025, 0, 2));
+    const traffic: ViewLine = {
+      kind: "traffic",
+      text: "A 1 BEAT * x\\x1b",
+      opcode: "BEAT",
+      data: { sender: "A", words: ["x\x1b\u009b"] },
+    };
+    const json = renderJson(traffic, at) as string;
+    expect(json).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(JSON.parse(json)).toEqual({
+      time: "2025-01-02T00:00:00.000Z",
+      kind: "traffic",
+      text: "A 1 BEAT * x\\x1b",
+      opcode: "BEAT",
+      sender: "A",
+      words: ["x\x1b\u009b"],
+    });
+    expect(renderJson({ kind: "upload", text: "line 2", more: true }, at)).toBeUndefined();
   });
 });

@@ -47,7 +47,9 @@ function upload(over: Partial<Upload> = {}): Upload {
   const data = Buffer.from("200 3F2A91BC:results.data\nline one\n");
   return {
     from: { address: "127.0.0.2", port: 5000 },
-    data,
+    head: data,
+    bytes: data.length,
+    lines: 2,
     status: "200 3F2A91BC:results.data",
     code: 200,
     botId: "3F2A91BC",
@@ -164,7 +166,7 @@ describe("web model", () => {
       maxUploadView: 50,
     });
     const evil = "200 X:f\n<script>alert(1)</script>\x1b[2J\u202eevil\n".padEnd(100, "z");
-    model.upload(upload({ data: Buffer.from(evil), botId: "X", file: "f\x1b" }));
+    model.upload(upload({ head: Buffer.from(evil), bytes: Buffer.byteLength(evil), botId: "X", file: "f\x1b" }));
     const v = model.uploadView(1);
     expect(v?.file).toBe("f\\x1b");
     expect(v?.lines[1]).toBe("<script>alert(1)</script>\\x1b[2J\\u202eevil");
