@@ -86,6 +86,8 @@ export interface BotDeps {
   exit: (code: number) => void;
   /** Re-reads the configuration for RSET (file, then command line); throws if it cannot. */
   reloadConfig?: () => Config;
+  /** Re-reads the group keys for RSET (a rotation step); throws if it cannot. */
+  reloadKeys?: () => void;
   /** Probability tick, ms (default 1000, as the original's main loop). */
   tickMs?: number;
   /** Runs fn once the messages arriving now have been queued (main.ts: setImmediate, which
@@ -565,6 +567,17 @@ export class Bot {
       } catch (e) {
         this.deps.logger.warn(
           t("Cannot reload the configuration, keeping the current one: {{error}}", {
+            error: e instanceof Error ? e.message : String(e),
+          }),
+        );
+      }
+    }
+    if (this.deps.reloadKeys) {
+      try {
+        this.deps.reloadKeys();
+      } catch (e) {
+        this.deps.logger.warn(
+          t("Cannot reload the group keys, keeping the current ones: {{error}}", {
             error: e instanceof Error ? e.message : String(e),
           }),
         );

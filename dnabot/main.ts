@@ -16,6 +16,8 @@ import {
 import { type Clock, SystemClock } from "../shared/clock.js";
 import { type ChannelConfig, type Config, ConfigError, KEYS, type KeyTable, loadConfig } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
+import type { GroupAuth } from "../shared/keys/auth.js";
+import { KeyError, keyErrorText, loadKeyring } from "../shared/keys/keyring.js";
 import { KEY_FLAGS, keyringLine, keySetup } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
 import { type OpenedChannel, openChannel, openEndpoint, type StackDeps, udpTransportFor } from "../shared/open.js";
@@ -145,9 +147,29 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     }
   };
 
+  /** RSET rereads the key file too (a rotation step without a restart); same source as at start. */
+  let auth: GroupAuth | undefined;
+  const reloadKeys = (): void => {
+    let ring: ReturnType<typeof loadKeyring>;
+    try {
+      ring = loadKeyring(keyFile, env);
+    } catch (e) {
+      throw e instanceof KeyError ? new Error(keyErrorText(e)) : e;
+    }
+    if (!auth || !ring) return;
+    auth.setRing(ring);
+    logger.info(keyringLine(ring));
+  };
   let opened: OpenedChannel;
   try {
-    opened = await (io.openChannel ?? openChannel)(prog.config, id, { clock, logger, keyring: keys.keyring });
+    opened = await (io.openChannel ?? openChannel)(prog.config, id, {
+      clock,
+      logger,
+      keyring: keys.keyring,
+      onAuth: (a) => {
+        auth = a;
+      },
+    });
   } catch (e) {
     return fatal(describeTransportError(e));
   }
@@ -179,6 +201,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       logger,
       exit: end,
       reloadConfig,
+      reloadKeys: keys.keyring ? reloadKeys : undefined,
       defer: (fn) => setImmediate(fn),
     });
     channel.on("error", (e) => {

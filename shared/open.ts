@@ -46,6 +46,8 @@ export interface StackDeps {
   keyring?: Keyring;
   /** Wall clock for the keys' timestamps, ms since 1970 (default Date.now). */
   wallClock?: () => number;
+  /** Given the stack's GroupAuth when there is a key (to change its ring later: RSET). */
+  onAuth?: (auth: GroupAuth) => void;
 }
 
 // Distinct streams from one -seed, so the simulator's drops don't mirror the bot's choices.
@@ -119,6 +121,7 @@ function linkOptions(config: ChannelConfig, deps: StackDeps, clock: Clock): Link
         wallClock: deps.wallClock,
       })
     : undefined;
+  if (auth) deps.onAuth?.(auth);
   return { pktSize: config.PKT_SIZE, auth, now: () => clock.now() };
 }
 

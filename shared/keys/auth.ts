@@ -77,7 +77,7 @@ export type Opened =
   | { ok: false; reason: RefuseReason; quiet?: boolean };
 
 export class GroupAuth {
-  readonly ring: Keyring;
+  private _ring: Keyring;
   readonly sid: string;
   readonly acceptUnsigned: boolean;
   /** Bytes the trailer may add to a line. */
@@ -91,7 +91,7 @@ export class GroupAuth {
   private lastTs = 0;
 
   constructor(opts: GroupAuthOptions) {
-    this.ring = opts.ring;
+    this._ring = opts.ring;
     this.acceptUnsigned = opts.acceptUnsigned ?? false;
     this.wall = opts.wallClock ?? Date.now;
     this.sid = opts.sid ?? newSessionId();
@@ -122,6 +122,15 @@ export class GroupAuth {
     this.lastTs = ts;
     this.stats.signed++;
     return signLine(line, this.ring.signing, ts, this.sid);
+  }
+
+  get ring(): Keyring {
+    return this._ring;
+  }
+
+  /** Use another ring from now on (a rotation step without a restart: RSET rereads the key file). */
+  setRing(ring: Keyring): void {
+    this._ring = ring;
   }
 
   /** Whether a sender id has been heard with a valid MAC (recently enough to be remembered). */

@@ -510,3 +510,53 @@ describe("a keyed bot host", () => {
     expect(endings.map((e) => [e.id, e.status])).toEqual([[ids[1], 255]]);
   });
 });
+
+describe("rotation without a restart", () => {
+  it("RSET makes a keyed bot reread its keys: after the new key is first, a KILL signed with it alone kills", async () => {
+    const net = new MemoryNetwork();
+    const clock = new ManualClock();
+    const config = defaults({ backoff: 0.01, lifespan: 1000, heartbeat: 1 });
+    const botAuth = authOn(clock, Keyring.of(K1));
+    let fileRing = Keyring.of(K1);
+    let broken = false;
+    const ch = new Channel(net.endpoint("127.0.0.2"), { id: "0B0B0B0B", auth: botAuth });
+    const logs: { level: number; msg: string }[] = [];
+    const exits: number[] = [];
+    const bot = new Bot({
+      channel: ch,
+      clock,
+      rng: seededRng(9),
+      config,
+      results: { truncate: () => {}, append: () => {} },
+      uploader: async () => ({ ok: true, status: 200 }),
+      logger: pino({ level: "debug" }, { write: (s: string) => logs.push(JSON.parse(s)) }),
+      exit: (c) => exits.push(c),
+      reloadKeys: () => {
+        if (broken) throw new Error("key file unreadable");
+        botAuth.setRing(fileRing);
+      },
+    });
+    bot.start();
+    await run(clock, 100);
+    const oldSup = new Channel(net.endpoint("127.0.0.9"), { id: "HUMAN-0001", auth: authOn(clock, Keyring.of(K1)) });
+    const newSup = new Channel(net.endpoint("127.0.0.8"), { id: "HUMAN-0002", auth: authOn(clock, Keyring.of(K2)) });
+    // Before: the new key alone is refused.
+    newSup.send("PING", "0B0B0B0B");
+    await run(clock, 100);
+    expect(bot.stats.refusedByReason).toEqual({ "bad-mac": 1 });
+    // The file now holds B then A; a RSET (signed with A) makes the bot take it.
+    fileRing = Keyring.of(K2, K1);
+    oldSup.send("RSET", "0B0B0B0B");
+    await run(clock, 100);
+    expect(botAuth.ring.fingerprints()).toEqual(Keyring.of(K2, K1).fingerprints());
+    // A broken file on the next RSET keeps the keys in use, with a warning.
+    broken = true;
+    oldSup.send("RSET", "0B0B0B0B");
+    await run(clock, 100);
+    expect(logs.some((l) => l.level === 40 && l.msg.startsWith("Cannot reload the group keys"))).toBe(true);
+    expect(botAuth.ring.size).toBe(2);
+    newSup.send("KILL", "0B0B0B0B");
+    await run(clock, 2000);
+    expect(exits).toEqual([255]);
+  });
+});
