@@ -20,6 +20,7 @@
  * MAX_ANSWERED entries, the oldest dropped first).
  */
 import type { Clock } from "../clock.js";
+import { RSND, SKIP } from "../protocol.js";
 import type { Rng } from "../random.js";
 import { RequestLimiter, TokenBucket } from "./bucket.js";
 import type { Found } from "./held.js";
@@ -53,7 +54,7 @@ export interface AnswerHooks {
   /** (sender, seq) is a number one of our local senders sent under its current id. */
   isOwn(sender: string, seq: number): boolean;
   /** Send RSND (with the body) or SKIP; false if it could not be sent. */
-  send(kind: "RSND" | "SKIP", sender: string, seq: number, body?: string): boolean;
+  send(kind: typeof RSND | typeof SKIP, sender: string, seq: number, body?: string): boolean;
 }
 
 const answerKey = (sender: string, seq: number): string => `r ${sender} ${seq}`;
@@ -146,12 +147,12 @@ export class Answerer {
     const found = this.hooks.find(sender, seq, now);
     const own = this.hooks.isOwn(sender, seq);
     this.note(key, now);
-    if (found && !found.held.beat && this.hooks.send("RSND", sender, seq, found.held.body)) {
+    if (found && !found.held.beat && this.hooks.send(RSND, sender, seq, found.held.body)) {
       this.stats.rsndSent++;
       return;
     }
     // Superseded, gone from the buffer, or too large to resend: only the sender may say so.
-    if ((found?.held.beat || own) && this.hooks.send("SKIP", sender, seq)) this.stats.skipSent++;
+    if ((found?.held.beat || own) && this.hooks.send(SKIP, sender, seq)) this.stats.skipSent++;
   }
 
   private roundMs(): number {

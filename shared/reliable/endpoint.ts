@@ -56,7 +56,7 @@ import { HeldCopies } from "./held.js";
 import { emptyStats, type ReliableOptions, type ReliableStats, type Settings, settingsOf } from "./options.js";
 import { Receiver } from "./receiver.js";
 import { Scheduler } from "./scheduler.js";
-import { bodyOf, isControlOpcode, LAST, NACK, nackArgs, parseControl, priorTag, rsndArgs } from "./wire.js";
+import { bodyOf, isControlOpcode, LAST, NACK, nackArgs, parseControl, priorTag, RSND, rsndArgs, SKIP } from "./wire.js";
 
 export interface EndpointOptions extends ReliableOptions {
   /** Id for control messages about other peers when no sender is open (default: none). */
@@ -249,11 +249,11 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     this.reliability.controlReceived++;
     const c = r.control;
     switch (c.kind) {
-      case "NACK":
+      case NACK:
         if (!this.local.has(c.sender)) this.receiver.onNack(c.sender, c.seq);
         this.answerer.onNack(c.sender, c.seq, `${source.address} ${source.port}`);
         return;
-      case "RSND":
+      case RSND:
         this.answerer.answered(c.sender, c.seq);
         // Never a local sender's message back to us.
         if (!this.local.has(c.sender)) {
@@ -262,11 +262,11 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
           if (copy) this.receiver.onRepair(copy);
         }
         return;
-      case "SKIP":
+      case SKIP:
         this.answerer.answered(c.sender, c.seq);
         this.receiver.onSkip(c.sender, c.seq);
         return;
-      case "LAST":
+      case LAST:
         if (!this.local.has(msg.sender)) this.receiver.onLast(msg.sender, c, source);
         return;
     }

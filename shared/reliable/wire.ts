@@ -27,7 +27,7 @@ export type Control =
   | { kind: typeof RSND; sender: string; seq: number; body: string; message: ChanMessage }
   | { kind: typeof LAST; seq: number; age?: number; first?: number; since?: number; nb?: number[] };
 
-export type LastControl = Extract<Control, { kind: "LAST" }>;
+export type LastControl = Extract<Control, { kind: typeof LAST }>;
 
 export type ControlResult = { ok: true; control: Control } | { ok: false; reason: string };
 
