@@ -27,6 +27,8 @@ export interface Request {
   expected: Set<string>;
   /** Bots that answered (with an upload of any status, for UPLD). */
   answered: Set<string>;
+  /** How many of the expected bots answered (kept as answers come: no recount per message). */
+  got: number;
   /** Answers from bots not expected (not in the roster when `*` was sent). */
   extra: number;
   /** UPLD: answers whose status was not 200 (id → code). */
@@ -86,6 +88,7 @@ export class Requests {
       notBefore: dest === WILDCARD ? now + this.opts.backoffMs + this.opts.graceMs : now,
       expected: new Set(expected),
       answered: new Set(),
+      got: 0,
       extra: 0,
       failed: new Map(),
       gone: new Set(),
@@ -104,7 +107,7 @@ export class Requests {
   /** Uploads still awaited from bots (for a script's end). */
   awaitedUploads(): number {
     let n = 0;
-    for (const r of this.open) if (r.opcode === UPLD) n += r.expected.size - countIn(r.expected, r.answered);
+    for (const r of this.open) if (r.opcode === UPLD) n += r.expected.size - r.got;
     return n;
   }
 
@@ -116,17 +119,22 @@ export class Requests {
     const id = r.dest === WILDCARD ? sender : r.dest;
     if (r.answered.has(id)) return;
     r.answered.add(id);
-    if (!r.expected.has(id)) r.extra++;
+    if (r.expected.has(id)) r.got++;
+    else r.extra++;
   }
 
   /** A message heard from a bot: a BEAT answers its PINGs, an EXIT its KILLs. */
   heard(sender: string, opcode: string, now: number): RequestReport[] {
     const want = opcode === BEAT ? PING : opcode === EXIT ? KILL : undefined;
-    if (want === undefined) return [];
+    if (want === undefined || this.open.length === 0) return [];
+    let recorded = false;
     for (const r of this.open) {
-      if (r.opcode === want && now <= r.deadline && this.matches(r, sender)) this.record(r, sender);
+      if (r.opcode === want && now <= r.deadline && this.matches(r, sender)) {
+        this.record(r, sender);
+        recorded = true;
+      }
     }
-    return this.due(now);
+    return recorded ? this.due(now) : [];
   }
 
   /**
@@ -161,7 +169,7 @@ export class Requests {
   due(now: number): RequestReport[] {
     const out: RequestReport[] = [];
     for (const r of [...this.open]) {
-      const complete = r.expected.size + r.gone.size > 0 && countIn(r.expected, r.answered) === r.expected.size;
+      const complete = r.expected.size + r.gone.size > 0 && r.got === r.expected.size;
       if (now >= r.deadline || (complete && now >= r.notBefore)) out.push(this.close(r, now, false));
     }
     return out;
@@ -187,7 +195,7 @@ export class Requests {
     if (i >= 0) this.open.splice(i, 1);
     const missing = [...r.expected].filter((id) => !r.answered.has(id)).sort();
     if (r.opcode === UPLD) {
-      const got = countIn(r.expected, r.answered);
+      const got = r.got;
       const failed = countIn(r.expected, new Set(r.failed.keys()));
       this.totals.uploadsAsked += r.expected.size;
       this.totals.uploaded += got - failed;
