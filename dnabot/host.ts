@@ -161,6 +161,8 @@ export class BotHost {
   private readonly deferred: (() => void)[] = [];
   private deferPending = false;
   private ended = 0;
+  /** Bots that changed their id before their first message (another peer had it). */
+  preRenamed = 0;
   private started = false;
   private stopping = false;
   private closed = false;
@@ -168,6 +170,11 @@ export class BotHost {
   /** Resolves once every bot has ended and the endpoint is closed. */
   readonly finished: Promise<void>;
   private readonly onMessage = (msg: ChanMessage, source: Source): void => {
+    // Another peer uses the id of a local bot that has not spoken yet: that bot takes another id
+    // now, so the group never sees the id twice (a bot that has spoken handles the collision
+    // itself, as a standalone bot does).
+    const own = this.dispatcher.get(msg.sender);
+    if (own !== undefined && own.sender.nextSeq === 1) this.renameSilent(own, msg.sender);
     this.dispatcher.route(msg, (ch) => ch.deliver(msg, source));
   };
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
@@ -287,6 +294,17 @@ export class BotHost {
   }
 
   // ---- for HostedChannel ----
+
+  /** A bot that has sent nothing yet leaves an id someone else uses: no collision happened. */
+  private renameSilent(ch: HostedChannel, taken: string): void {
+    this.renameChannel(ch, newName(ch.rng, taken));
+    this.preRenamed++;
+    this.byChannel
+      .get(ch)
+      ?.spec.logger.info(
+        t("Bot {{old}} is now {{id}}: another peer was heard using {{old}} first", { old: taken, id: ch.id }),
+      );
+  }
 
   /** @internal */
   renameChannel(ch: HostedChannel, wanted: string): void {

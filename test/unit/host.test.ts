@@ -202,6 +202,26 @@ describe("bot host", () => {
     expect(from(w, "BEAT")).toEqual([]);
   });
 
+  it("a bot that has not spoken yet leaves an id another peer uses, so the group never sees it twice", async () => {
+    const w = setup(5, { backoff: 5 });
+    w.host.start();
+    const quiet = w.host.members[2] as HostedBot;
+    const taken = quiet.id;
+    // Another host's bot speaks first under the same id, before ours has sent anything.
+    const other = new Channel(w.net.endpoint("127.0.0.8"), { id: taken });
+    other.send("BEAT", "*", ["Beep"]);
+    await run(w, 100);
+    expect(quiet.id).not.toBe(taken);
+    await run(w, 5_100);
+    const fromHost = w.net.sent.filter((d) => d.from.address === HOST_ADDR).map((d) => parseDatagram(d.bytes));
+    const senders = new Set(fromHost.map((r) => (r.ok ? r.msg.sender : "?")));
+    expect(senders.has(taken)).toBe(false);
+    expect(senders).toEqual(new Set(w.host.members.map((b) => b.id)));
+    expect(quiet.bot.stats.collisions).toBe(0);
+    expect(w.host.preRenamed).toBe(1);
+    expect(w.lines.some((l) => l.bot === quiet.id && l.msg.includes(`${taken} is now ${quiet.id}`))).toBe(true);
+  });
+
   it("a rename never takes another local bot's id", () => {
     const d = new Dispatcher<string>();
     d.add("AAAAAAAA", "a");
