@@ -49,6 +49,8 @@ export interface HostedBotSpec {
   /** This bot's logger; the host keeps its `bot` binding equal to the bot's id. */
   logger: Logger;
   reloadConfig?: () => Config;
+  /** The id to take if it is free (not local, not heard): see host_list.ts runIdNumber. */
+  preferredId?: string;
 }
 
 /** How a hosted bot ended: its exit status and why (contract 4's exit.json). */
@@ -233,7 +235,11 @@ export class BotHost {
   /** Add a bot (before start()): it gets a fresh id, unique in this host, and its own sender. */
   add(spec: HostedBotSpec): HostedBot {
     if (this.started) throw new Error("BotHost.add after start");
-    const id = this.dispatcher.allocate(() => newName(spec.rng));
+    const want = spec.preferredId;
+    const id =
+      want !== undefined && !this.dispatcher.isLocal(want) && !this.dispatcher.wasHeard(want)
+        ? want
+        : this.dispatcher.allocate(() => newName(spec.rng));
     const sender = this.opts.endpoint.openSender(id);
     const channel = new HostedChannel(sender, this, spec.rng);
     this.dispatcher.add(id, channel);

@@ -5,7 +5,8 @@
  * the command line on top). Bots of one host share one socket, one language and one reliability
  * layer, so the keys that set those must agree across the list.
  */
-import { isAbsolute, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { CHANNEL_KEY_NAMES, type Config } from "../shared/config.js";
 
 /** Most bots one host runs: half the id space of the original's naming (65,535 ids), so a new
@@ -55,4 +56,35 @@ export function sharedKeyMismatch(first: Config, config: Config): keyof Config |
 /** A repeatable seed for the bot at `index` from the host's -seed (each bot its own stream). */
 export function botSeed(seed: number, index: number): number {
   return (seed + Math.imul(index + 1, 0x9e3779b1)) >>> 0;
+}
+
+/** How many integers the original's naming draws from (dnabot/identity.ts: 1..65535). */
+const ID_NUMBERS = 65_535;
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * The integer (1..65535) whose name a bot in `dir` takes, when `dir` is one of a run's numbered
+ * bot directories (`.../RUN/Bot0042`, as spawnBots and the load report make them): number 42
+ * through a permutation of 1..65535 keyed by the run directory. Bots of one run, in however many
+ * hosts, thus take distinct ids (up to 65,535 of them) without talking to each other, while each
+ * id is still the name of an integer, as random as the run directory's digest. Undefined for
+ * other directory names (the bot then draws its id at random, as a standalone bot does).
+ */
+export function runIdNumber(dir: string): number | undefined {
+  const m = /^[A-Za-z_-]*(\d{1,9})$/.exec(basename(dir));
+  if (!m) return undefined;
+  const k = Number(m[1]);
+  if (k < 1 || k > ID_NUMBERS) return undefined;
+  const digest = createHash("md5")
+    .update(resolve(dirname(dir)))
+    .digest();
+  // n -> (a·n + b) mod 65535 is a permutation when a is coprime with 65535.
+  let a = (digest.readUInt32BE(0) % (ID_NUMBERS - 1)) + 1;
+  while (gcd(a, ID_NUMBERS) !== 1) a = (a % (ID_NUMBERS - 1)) + 1;
+  const b = digest.readUInt32BE(4) % ID_NUMBERS;
+  return ((a * k + b) % ID_NUMBERS) + 1;
 }

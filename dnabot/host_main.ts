@@ -16,7 +16,8 @@ import { createLogger, type Level, type Logger } from "../shared/log.js";
 import { makeRng, seededRng } from "../shared/random.js";
 import type { ResultsFile } from "./bot.js";
 import { type BotEnding, BotHost, type HostEndpoint } from "./host.js";
-import { botSeed, MAX_HOST_BOTS, MAX_LIST_BYTES, parseHostList, sharedKeyMismatch } from "./host_list.js";
+import { botSeed, MAX_HOST_BOTS, MAX_LIST_BYTES, parseHostList, runIdNumber, sharedKeyMismatch } from "./host_list.js";
+import { nameFor } from "./identity.js";
 import { tcpUploader } from "./upload.js";
 
 const PROG = "dnabot";
@@ -163,6 +164,7 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
   });
   list.dirs.forEach((dir, i) => {
     const config = configs[i] as Config;
+    const idNumber = runIdNumber(dir);
     const results: ResultsFile = {
       truncate: (name) => writeFileSync(resolve(dir, name), ""),
       append: (name, line) => appendFileSync(resolve(dir, name), `${line}\n`),
@@ -175,6 +177,7 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
       uploader: tcpUploader({ root: dir, secrets: args.secrets }),
       logger: logger.child({}),
       reloadConfig: () => botConfig(dir, args, io.cwd),
+      preferredId: idNumber === undefined ? undefined : nameFor(idNumber),
     });
   });
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { botSeed, MAX_HOST_BOTS, parseHostList, sharedKeyMismatch } from "../../dnabot/host_list.js";
+import { botSeed, MAX_HOST_BOTS, parseHostList, runIdNumber, sharedKeyMismatch } from "../../dnabot/host_list.js";
 import { type HostIo, runHost } from "../../dnabot/host_main.js";
 import { Channel, Link, PlainEndpoint } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
@@ -113,6 +113,22 @@ describe("host list", () => {
     expect(sharedKeyMismatch(a, { ...a, chanPort: 9 })).toBe("chanPort");
     expect(new Set([0, 1, 2, 3].map((i) => botSeed(7, i))).size).toBe(4);
     expect(botSeed(7, 2)).toBe(botSeed(7, 2));
+  });
+});
+
+describe("ids of a run's numbered bot directories", () => {
+  it("are distinct across the run however the bots are split into hosts, and differ between runs", () => {
+    const run = (parent: string) =>
+      Array.from({ length: 65_535 }, (_, i) => runIdNumber(`${parent}/Bot${String(i + 1).padStart(5, "0")}`));
+    const a = run("/tmp/mcastbots-load-abc");
+    expect(new Set(a).size).toBe(65_535);
+    for (const n of a) expect(n).toBeGreaterThanOrEqual(1);
+    for (const n of a) expect(n).toBeLessThanOrEqual(65_535);
+    const b = run("/tmp/mcastbots-load-xyz");
+    expect(a.slice(0, 100)).not.toEqual(b.slice(0, 100));
+    expect(runIdNumber("/tmp/run/notes")).toBeUndefined();
+    expect(runIdNumber("/tmp/run/Bot0")).toBeUndefined();
+    expect(runIdNumber("/tmp/run/Bot65536")).toBeUndefined();
   });
 });
 
