@@ -145,14 +145,23 @@ export class TrafficRecorder {
   mergeRenames(renames: readonly [string, string][]): void {
     const before = new Map<string, string>();
     for (const [from, into] of renames) before.set(into, from);
-    for (const into of before.keys()) {
+    // The process's own key prefix (address:port/): the one most of its new ids were heard under
+    // (a new id may collide again with a bot of another process).
+    const votes = new Map<string, number>();
+    for (const into of before.keys())
       for (const key of this.keysOf(into)) {
         const prefix = key.slice(0, key.length - into.length);
-        const seen = new Set<string>([into]);
-        for (let id = before.get(into); id !== undefined && !seen.has(id); id = before.get(id)) {
-          seen.add(id);
-          this.merge(`${prefix}${id}`, key);
-        }
+        votes.set(prefix, (votes.get(prefix) ?? 0) + 1);
+      }
+    const prefix = [...votes].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (prefix === undefined) return;
+    for (const into of before.keys()) {
+      const key = `${prefix}${into}`;
+      if (!this.bySender.has(key)) continue;
+      const seen = new Set<string>([into]);
+      for (let id = before.get(into); id !== undefined && !seen.has(id); id = before.get(id)) {
+        seen.add(id);
+        this.merge(`${prefix}${id}`, key);
       }
     }
   }

@@ -124,9 +124,9 @@ describe("packing bots into processes", () => {
     expect(defaultPerProcess(PACK_ABOVE)).toBe(1);
     expect(defaultPerProcess(PACK_ABOVE + 1)).toBe(PACK_ABOVE + 1);
     expect(defaultPerProcess(HOST_BOTS)).toBe(HOST_BOTS);
-    // 2001 bots: two hosts of 1001 and 1000, not 2000 and 1.
-    expect(defaultPerProcess(HOST_BOTS + 1)).toBe(1001);
-    expect(Math.ceil(20_000 / defaultPerProcess(20_000))).toBe(10);
+    // One bot more than a host holds: two hosts of about half each, not a full one and one bot.
+    expect(defaultPerProcess(HOST_BOTS + 1)).toBe(Math.ceil((HOST_BOTS + 1) / 2));
+    expect(Math.ceil(20_000 / defaultPerProcess(20_000))).toBe(2);
   });
 
   it("splits bots evenly, every bot exactly once, in order", () => {

@@ -105,22 +105,29 @@ describe("TrafficRecorder: a bot in a host that renames itself", () => {
 
   it("keeps two bots of different hosts that drew the same id apart, and finds each one's key", () => {
     const rec = new TrafficRecorder();
+    // A bot of the host at 5000 drew BBBBBBBB too: not the bot the host at 6000 renames to it.
+    rec.record(msg("BBBBBBBB 1 BEAT * Beep"), 0, "127.0.0.1:5000/BBBBBBBB");
     rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:5000/AAAAAAAA");
     rec.record(msg("AAAAAAAA 1 BEAT * Beep"), 0, "127.0.0.1:6000/AAAAAAAA");
+    rec.record(msg("GGGGGGGG 1 BEAT * Beep"), 0, "127.0.0.1:6000/GGGGGGGG");
     // Each renames itself; the one in the host at port 6000 to BBBBBBBB.
     rec.record(msg("BBBBBBBB 2 BEAT * Beep"), 1000, "127.0.0.1:6000/BBBBBBBB");
     rec.record(msg("CCCCCCCC 2 BEAT * Beep"), 1000, "127.0.0.1:5000/CCCCCCCC");
-    expect(rec.botsHeard()).toBe(4);
-    expect(rec.keysOf("BBBBBBBB")).toEqual(["127.0.0.1:6000/BBBBBBBB"]);
+    expect(rec.botsHeard()).toBe(6);
+    expect(rec.keysOf("BBBBBBBB")).toEqual(["127.0.0.1:5000/BBBBBBBB", "127.0.0.1:6000/BBBBBBBB"]);
     expect(rec.keysOf("AAAAAAAA")).toHaveLength(2);
     // The host at 5000 logged A → E (never heard: renamed again at once) → C, the one at 6000 A → B.
     rec.mergeRenames([
       ["AAAAAAAA", "EEEEEEEE"],
       ["EEEEEEEE", "CCCCCCCC"],
     ]);
-    rec.mergeRenames([["AAAAAAAA", "BBBBBBBB"]]);
-    expect(rec.botsHeard()).toBe(2);
-    expect(rec.summary(0, 1000, 1000, 0, 0)).toMatchObject({ beatsExpected: 4, beatsReceived: 4, seqLost: 0 });
+    rec.mergeRenames([
+      ["FFFFFFFF", "GGGGGGGG"],
+      ["AAAAAAAA", "BBBBBBBB"],
+    ]);
+    expect(rec.botsHeard()).toBe(4);
+    // The two renamed bots (2 beats each), 5000's BBBBBBBB and GGGGGGGG (1 each, 2 expected each).
+    expect(rec.summary(0, 1000, 1000, 0, 0)).toMatchObject({ beatsExpected: 8, beatsReceived: 6, seqLost: 0 });
   });
 
   it("finds renames in a host's log, in the bots' language", () => {
