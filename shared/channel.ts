@@ -43,6 +43,18 @@ export interface ChannelEvents {
   warning: [err: Error];
 }
 
+/**
+ * Pass a channel's reports on to another emitter: invalid and refused datagrams, errors and
+ * warnings, and its messages unless `messages` is false (a layer that filters them itself).
+ */
+export function relayEvents(from: EventEmitter<ChannelEvents>, to: EventEmitter<ChannelEvents>, messages = true): void {
+  if (messages) from.on("message", (msg, source) => to.emit("message", msg, source));
+  from.on("invalid", (reason, text, source) => to.emit("invalid", reason, text, source));
+  from.on("refused", (reason, text, source) => to.emit("refused", reason, text, source));
+  from.on("error", (err) => to.emit("error", err));
+  from.on("warning", (err) => to.emit("warning", err));
+}
+
 export interface ChannelStats {
   sent: number;
   received: number;
@@ -320,11 +332,7 @@ export class Channel extends LinkSender {
   constructor(transport: Transport, opts: ChannelOptions) {
     const link = new Link(transport, opts);
     super(link, opts.id, () => link.close());
-    link.on("message", (msg, source) => this.emit("message", msg, source));
-    link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
-    link.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
-    link.on("error", (err) => this.emit("error", err));
-    link.on("warning", (err) => this.emit("warning", err));
+    relayEvents(link, this);
   }
 }
 
@@ -355,11 +363,7 @@ export class PlainEndpoint extends EventEmitter<ChannelEvents> implements GroupE
 
   constructor(readonly link: MessageLink) {
     super();
-    link.on("message", (msg, source) => this.emit("message", msg, source));
-    link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
-    link.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
-    link.on("error", (err) => this.emit("error", err));
-    link.on("warning", (err) => this.emit("warning", err));
+    relayEvents(link, this);
   }
 
   get stats(): ChannelStats {

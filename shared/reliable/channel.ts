@@ -16,7 +16,7 @@
  * choice (`superseded`, open.ts). Wire formats are in wire.ts and protocol.md.
  */
 import { EventEmitter } from "node:events";
-import type { ChannelEvents, ChannelStats, GroupChannel, MessageLink } from "../channel.js";
+import { type ChannelEvents, type ChannelStats, type GroupChannel, type MessageLink, relayEvents } from "../channel.js";
 import { type EndpointOptions, ReliableEndpoint, type ReliableSender } from "./endpoint.js";
 import type { ReliableStats } from "./options.js";
 
@@ -40,10 +40,7 @@ export class ReliableChannel extends EventEmitter<ChannelEvents> implements Grou
     this.endpoint.on("message", (msg, source) => {
       if (!this.closed) this.emit("message", msg, source);
     });
-    this.endpoint.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
-    this.endpoint.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
-    this.endpoint.on("error", (err) => this.emit("error", err));
-    this.endpoint.on("warning", (err) => this.emit("warning", err));
+    relayEvents(this.endpoint, this, false);
     this.sender.on("warning", (err) => this.emit("warning", err));
   }
 

@@ -46,6 +46,7 @@ import {
   type GroupEndpoint,
   type MessageLink,
   MessageTooLargeError,
+  relayEvents,
 } from "../channel.js";
 import { type ChanMessage, formatBody } from "../codec.js";
 import type { Source } from "../transport.js";
@@ -112,10 +113,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
         this.sendControl(kind, sender, body === undefined ? nackArgs(seq) : rsndArgs(seq, body), sender),
     });
     link.on("message", (msg, source) => this.onMessage(msg, source));
-    link.on("invalid", (reason, text, source) => this.emit("invalid", reason, text, source));
-    link.on("refused", (reason, text, source) => this.emit("refused", reason, text, source));
-    link.on("error", (err) => this.emit("error", err));
-    link.on("warning", (err) => this.emit("warning", err));
+    relayEvents(link, this, false);
   }
 
   /** The link's counters (datagrams sent and received, invalid ones). */
