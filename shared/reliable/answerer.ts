@@ -147,12 +147,12 @@ export class Answerer {
     const found = this.hooks.find(sender, seq, now);
     const own = this.hooks.isOwn(sender, seq);
     this.note(key, now);
-    if (found && !found.held.beat && this.hooks.send(RSND, sender, seq, found.held.body)) {
+    if (found && !found.held.superseded && this.hooks.send(RSND, sender, seq, found.held.body)) {
       this.stats.rsndSent++;
       return;
     }
     // Superseded, gone from the buffer, or too large to resend: only the sender may say so.
-    if ((found?.held.beat || own) && this.hooks.send(SKIP, sender, seq)) this.stats.skipSent++;
+    if ((found?.held.superseded || own) && this.hooks.send(SKIP, sender, seq)) this.stats.skipSent++;
   }
 
   private roundMs(): number {

@@ -1,6 +1,6 @@
 /**
  * Bounded retransmission buffer: copies of sequenced messages, kept so that we can answer a
- * NACK with RSND (the message) or SKIP (it was a BEAT). Bounded by count and by age; the oldest
+ * NACK with RSND (the message) or SKIP (it was superseded: a heartbeat). Bounded by count and by age; the oldest
  * go first. Pure apart from the `now` the caller passes.
  */
 
@@ -9,8 +9,8 @@ export interface Held {
   seq: number;
   /** `OPCODE DEST ARGS...`: the message without SENDER SEQ. */
   body: string;
-  /** BEATs are answered with SKIP, so only the fact is kept. */
-  beat: boolean;
+  /** Superseded messages (heartbeats) are answered with SKIP, so only the fact is kept. */
+  superseded: boolean;
   /** When it was stored, ms. */
   at: number;
 }
@@ -36,12 +36,12 @@ export class RetransmitBuffer {
     return this.items.size;
   }
 
-  put(sender: string, seq: number, body: string, beat: boolean, now: number): void {
+  put(sender: string, seq: number, body: string, superseded: boolean, now: number): void {
     this.expire(now);
     if (this.limits.maxCount <= 0) return;
     const key = keyOf(sender, seq);
     this.items.delete(key);
-    this.items.set(key, { sender, seq, body: beat ? "" : body, beat, at: now });
+    this.items.set(key, { sender, seq, body: superseded ? "" : body, superseded, at: now });
     while (this.items.size > this.limits.maxCount) this.dropOldest();
   }
 

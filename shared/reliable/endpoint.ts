@@ -67,7 +67,7 @@ export interface EndpointOptions extends ReliableOptions {
 type State = "open" | "closing" | "closed";
 
 export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements GroupEndpoint {
-  readonly reliability: ReliableStats = emptyStats();
+  private readonly counters: ReliableStats = emptyStats();
   /** @internal */ readonly s: Settings;
   /** @internal */ readonly sched: Scheduler;
   /** @internal */ readonly held: HeldCopies;
@@ -94,7 +94,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     this.receiver = new Receiver(
       this.s,
       this.sched,
-      this.reliability,
+      this.counters,
       {
         deliver: (msg, origin, repaired, superseded) => this.deliver(msg, origin, repaired, superseded),
         nack: (sender, seq) => this.sendControl(NACK, sender, nackArgs(seq)),
@@ -103,7 +103,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
       (t) => this.nackBucket.waitMs(t),
     );
     this.receiver.onRestart = (sender) => this.held.dropPeer(sender);
-    this.answerer = new Answerer(this.s, this.sched, this.reliability, {
+    this.answerer = new Answerer(this.s, this.sched, this.counters, {
       find: (sender, seq, t) => this.held.find(sender, seq, t),
       isOwn: (sender, seq) => {
         const s = this.local.get(sender);
@@ -114,6 +114,13 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     });
     link.on("message", (msg, source) => this.onMessage(msg, source));
     relayEvents(link, this, false);
+  }
+
+  /** The layer's counters (ReliableStats: what was delivered, repaired, asked, answered,
+   *  refused and evicted). */
+  get reliability(): ReliableStats {
+    this.counters.copiesEvicted = this.held.evicted;
+    return this.counters;
   }
 
   /** The link's counters (datagrams sent and received, invalid ones). */
@@ -205,7 +212,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
 
   /** @internal */
   countLast(sent: boolean): boolean {
-    if (sent) this.reliability.lastSent++;
+    if (sent) this.counters.lastSent++;
     return sent;
   }
 
@@ -240,11 +247,11 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
   private onControl(msg: ChanMessage, source: Source): void {
     const r = parseControl(msg);
     if (!r.ok) {
-      this.reliability.invalidControl++;
+      this.counters.invalidControl++;
       this.s.logger?.debug({ text: msg.text, reason: r.reason }, "invalid control message dropped");
       return;
     }
-    this.reliability.controlReceived++;
+    this.counters.controlReceived++;
     const c = r.control;
     switch (c.kind) {
       case NACK:

@@ -31,6 +31,8 @@ interface Slot {
 export class HeldCopies {
   private readonly peers: RetransmitBuffer;
   private readonly local = new Map<string, Slot>();
+  /** Evictions from the buffers of senders already closed. */
+  private closedEvicted = 0;
 
   constructor(readonly limits: BufferLimits) {
     this.peers = new RetransmitBuffer(limits);
@@ -43,7 +45,7 @@ export class HeldCopies {
 
   /** Messages evicted (by count or age) from every buffer. */
   get evicted(): number {
-    let n = this.peers.evicted;
+    let n = this.peers.evicted + this.closedEvicted;
     for (const slot of new Set(this.local.values())) n += slot.buf.evicted;
     return n;
   }
@@ -70,6 +72,7 @@ export class HeldCopies {
     const slot = this.local.get(id);
     if (!slot || slot.id !== id) return;
     this.local.delete(id);
+    this.closedEvicted += slot.buf.evicted;
     for (const f of slot.former) if (this.local.get(f) === slot) this.local.delete(f);
   }
 

@@ -153,6 +153,8 @@ export interface ReliableStats {
   answersRefused: number;
   /** Requesters forgotten to stay within maxRequesters. */
   requestersEvicted: number;
+  /** Held copies dropped (holdCount reached, or older than holdTime). */
+  copiesEvicted: number;
   lastSent: number;
   restarts: number;
   controlReceived: number;
@@ -184,6 +186,7 @@ export function emptyStats(): ReliableStats {
     rsndRefused: 0,
     answersRefused: 0,
     requestersEvicted: 0,
+    copiesEvicted: 0,
     lastSent: 0,
     restarts: 0,
     controlReceived: 0,

@@ -21,7 +21,8 @@
  *   above the highest for a sender heard directly, LAST_SPAN for one known only from LASTs
  *   (and such a stream, first heard through a LAST, tracks at most LAST_SPAN numbers);
  * - an RSND is delivered only for a number we await (missing, or given up but never received);
- * - a NACK round that waits a whole round for a token counts as a try (deferred rounds expire),
+ * - a NACK round that waits MAX_DEFER_ROUNDS rounds for a token counts as a try (deferred
+ *   rounds expire),
  *   and a sender known only from LASTs gets unconfirmedTries rounds, not nackTries.
  *
  * What to do with a message (deliver it, keep a copy) and how to send a NACK are the caller's
@@ -63,6 +64,9 @@ interface Stream {
 
 /** How many numbers a LAST may open for a sender known only from LASTs. */
 export const LAST_SPAN = NB_MAX;
+
+/** A NACK round waits at most this many rounds (the longest backoff) for a token. */
+export const MAX_DEFER_ROUNDS = 4;
 
 /** LRU order is refreshed at most this often per sender (ms): re-inserting on every message
  *  would cost a Map delete and set per datagram. */
@@ -294,15 +298,16 @@ export class Receiver {
     const now = this.s.clock.now();
     if (!this.takeNackToken(now)) {
       if (gap.waitingSince < 0) gap.waitingSince = now;
-      if (now - gap.waitingSince < this.roundMs()) {
+      if (now - gap.waitingSince < MAX_DEFER_ROUNDS * this.roundMs()) {
         // Over our NACK rate: this round waits for a token (and may be suppressed meanwhile).
         this.stats.nacksDeferred++;
         const wait = this.nackTokenWait(now) + this.s.rng.next() * this.s.nackWaitMs;
         this.sched.set(nackKey(sender, seq), wait, () => this.nackDue(sender, seq));
         return;
       }
-      // Waited a whole round for a token: the round is spent, as if sent and unanswered, so a
-      // backlog of gaps drains in bounded time instead of queueing behind the rate limit.
+      // Waited as long as the longest backoff for a token: the round is spent, as if sent and
+      // unanswered, so a backlog of gaps drains in bounded time instead of queueing behind the
+      // rate limit.
       this.stats.nacksExpired++;
     } else if (this.hooks.nack(sender, seq)) {
       this.stats.nacksSent++;

@@ -32,13 +32,15 @@ function setup(rsndRate = 0, requesterRate = 0) {
 
 describe("Answerer", () => {
   it("the sender answers within rsndWait; another holder after [rsndWait, 2·rsndWait)", () => {
-    const { clock, held, out, answerer } = setup();
+    const { clock, sched, held, out, answerer } = setup();
     held.keepOwn("ME", 1, "NEWS * mine", false, 0);
     held.keepPeer("P", 4, "KILL X", false, 0);
     answerer.onNack("ME", 1, "R1");
     answerer.onNack("P", 4, "R1");
-    // Not held, not ours: silence.
+    // Not held, not ours: silence, and nothing scheduled or remembered for it.
+    const before = sched.size;
     answerer.onNack("P", 5, "R1");
+    expect(sched.size).toBe(before);
     clock.advance(1000);
     expect(out.map((o) => [o.kind, o.sender, o.seq, o.body])).toEqual([
       ["RSND", "ME", 1, "NEWS * mine"],

@@ -147,6 +147,20 @@ describe("ReliableEndpoint: one receive pipeline, many local senders", () => {
     expect(() => a.rename("BBBB0001")).toThrow(/already open/);
   });
 
+  it("answers a NACK for a local sender's number with SKIP only if that number was sent", async () => {
+    const g = new Group();
+    const host = hostOn(g);
+    const a = host.endpoint.openSender("AAAA0001");
+    a.send("BEAT", "*", ["Beep"]);
+    const asker = g.peer("R0000001", { legacy: true });
+    const link = (asker.chan as Channel).link;
+    link.sendAs("R0000001", 0, "NACK", "AAAA0001", ["1"]);
+    link.sendAs("R0000001", 0, "NACK", "AAAA0001", ["2"]);
+    link.sendAs("R0000001", 0, "NACK", "AAAA0001", ["999999999"]);
+    await g.run(500);
+    expect(g.wire("SKIP", "AAAA0001").map((m) => m.words[0])).toEqual(["1"]);
+  });
+
   it("passes a message carrying a local sender's id (a collision) on, untracked", async () => {
     const g = new Group();
     const host = hostOn(g);

@@ -25,7 +25,7 @@ describe("HeldCopies", () => {
     h.keepPeer("Q", 1, "NEWS * q1", false, 60);
     expect(h.peerCount).toBe(2);
     expect(h.find("P", 1, 60)).toBeUndefined();
-    expect(h.find("P", 2, 60)).toEqual({ own: false, held: expect.objectContaining({ beat: true, body: "" }) });
+    expect(h.find("P", 2, 60)).toEqual({ own: false, held: expect.objectContaining({ superseded: true, body: "" }) });
     // Too old.
     expect(h.find("P", 2, 151)).toBeUndefined();
     h.dropPeer("Q");

@@ -60,6 +60,28 @@ describe("SeqStream", () => {
     expect(s.missing.size).toBe(4);
   });
 
+  it("keeps at most maxMissing late numbers (stopped waiting for, not received)", () => {
+    const s = new SeqStream(1, { window: 1000, maxMissing: 4 });
+    s.receive(1);
+    expect(s.receive(6).gaps).toEqual([2, 3, 4, 5]);
+    for (let q = 2; q <= 5; q++) expect(s.resolve(q)).toBe(true);
+    expect(s.receive(11).gaps).toEqual([7, 8, 9, 10]);
+    for (let q = 7; q <= 10; q++) expect(s.resolve(q)).toBe(true);
+    expect(s.late.size).toBe(4);
+    expect(s.missing.size).toBe(0);
+    // The newest late ones are still delivered once; older ones count as duplicates.
+    expect(s.receive(10).arrival).toBe("new");
+    expect(s.receive(2).arrival).toBe("duplicate");
+  });
+
+  it("extendBack() goes back at most maxMissing numbers", () => {
+    const s = new SeqStream(1000, { window: 4096, maxMissing: 4 });
+    s.receive(1000);
+    expect(s.extendBack(1).gaps).toEqual([996, 997, 998, 999]);
+    expect(s.base).toBe(996);
+    expect(s.receive(500).arrival).toBe("old");
+  });
+
   it("delivers each number at most once whatever the order (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 200 }), (arrivals) => {
@@ -97,7 +119,7 @@ describe("RetransmitBuffer", () => {
     const b = new RetransmitBuffer({ maxCount: 10, maxAgeMs: 1000 });
     b.put("A", 1, "BEAT * Beep", true, 0);
     b.put("B", 1, "NEWS * x", false, 0);
-    expect(b.get("A", 1, 0)).toMatchObject({ beat: true, body: "" });
+    expect(b.get("A", 1, 0)).toMatchObject({ superseded: true, body: "" });
     b.dropSender("A");
     expect(b.get("A", 1, 0)).toBeUndefined();
     expect(b.get("B", 1, 0)).toBeDefined();

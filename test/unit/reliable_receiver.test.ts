@@ -161,4 +161,64 @@ describe("Receiver", () => {
     // S and G (its gap given up long ago) are forgotten; T, heard now, stays.
     expect(r.trackedSenders).toBe(1);
   });
+
+  it("beyond maxSenders forgets the least recently heard sender, not the oldest one", () => {
+    const { clock, r, stats, delivered } = setup({ maxSenders: 3 });
+    r.onData(msg("A 1 NEWS * a"), A);
+    r.onData(msg("B 1 NEWS * b"), A);
+    r.onData(msg("C 1 NEWS * c"), A);
+    clock.advance(2_000);
+    r.onData(msg("A 2 NEWS * a"), A);
+    r.onData(msg("D 1 NEWS * d"), A);
+    expect(r.trackedSenders).toBe(3);
+    expect(stats.sendersEvicted).toBe(1);
+    // A is still tracked (a duplicate is recognised); B was forgotten (its copy is new again).
+    r.onData(msg("A 2 NEWS * a"), A);
+    expect(stats.duplicates).toBe(1);
+    r.onData(msg("B 1 NEWS * b"), A);
+    expect(delivered.filter((d) => d.text === "B 1 NEWS * b")).toHaveLength(2);
+  });
+
+  it("awaits at most maxGaps gaps in all; the rest are not NACKed, and a copy of one counts as a duplicate", () => {
+    const { clock, r, stats, nacks, delivered } = setup({ maxGaps: 10 });
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 100 NEWS * z"), A);
+    r.onData(msg("T 1 NEWS * a"), A2);
+    r.onData(msg("T 50 NEWS * z"), A2);
+    expect(r.pendingGaps).toBe(10);
+    expect(stats.gaps).toBe(10);
+    expect(stats.gapsRefused).toBe(98 - 10 + 48);
+    clock.advance(300);
+    expect(nacks.every((n) => n.sender === "S")).toBe(true);
+    r.onData(msg("T 20 NEWS * t"), A2);
+    expect(delivered.map((d) => d.text)).not.toContain("T 20 NEWS * t");
+    expect(stats.duplicates).toBe(1);
+  });
+
+  it("refuses a LAST beyond the plausible window, so a forged one cannot make a sender's next messages look old", () => {
+    const { clock, r, stats, delivered, nacks } = setup();
+    for (let i = 1; i <= 5; i++) r.onData(msg(`S ${i} NEWS * s${i}`), A);
+    r.onLast("S", last("S 0 LAST * 999999999999 age=0 first=1 since=0"), A);
+    r.onLast("S", last("S 0 LAST * 262 age=0 first=1 since=0"), A);
+    expect(stats.lastRefused).toBe(2);
+    r.onData(msg("S 6 NEWS * s6"), A);
+    expect(delivered.at(-1)?.text).toBe("S 6 NEWS * s6");
+    // Within the window (256 above the highest seen) a LAST opens gaps as before.
+    r.onLast("S", last("S 0 LAST * 9 age=0 first=1 since=0"), A);
+    expect(stats.lastRefused).toBe(2);
+    expect(r.pendingGaps).toBe(3);
+    clock.advance(300);
+    expect(nacks.map((n) => n.seq).sort()).toEqual([7, 8, 9]);
+  });
+
+  it("a sender known only from LASTs: at most LAST_SPAN numbers, and its window is LAST_SPAN too", () => {
+    const { r, stats } = setup();
+    r.onLast("F", last("F 0 LAST * 1000000 age=0 first=1 since=0"), A);
+    expect(r.pendingGaps).toBe(8);
+    r.onLast("F", last("F 0 LAST * 1000009 age=0 first=1 since=0"), A);
+    expect(stats.lastRefused).toBe(1);
+    r.onLast("F", last("F 0 LAST * 1000008 age=0 first=1 since=0"), A);
+    expect(r.pendingGaps).toBe(16);
+    expect(stats.lastRefused).toBe(1);
+  });
 });
