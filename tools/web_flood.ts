@@ -22,6 +22,12 @@ export function floodLine(i: number, seq: number): string {
 export interface Flood {
   /** One BEAT from each of the n members (seq numbers go up by one each round). */
   round(n: number, perTick?: number): Promise<void>;
+  /** A round spread evenly over `seconds` (n / seconds messages per second). */
+  steady(n: number, seconds: number): Promise<void>;
+  /** Send one raw line (an EXIT, a KILL...). */
+  say(line: string): void;
+  /** The sequence number of the last round (a member's next message takes the one after). */
+  readonly seq: number;
   close(): Promise<void>;
 }
 
@@ -36,6 +42,22 @@ export async function openFlood(port: number, group = "239.1.2.4"): Promise<Floo
         transport.send(encodeLine(floodLine(i, seq)));
         if ((i + 1) % perTick === 0) await new Promise((r) => setTimeout(r, 5));
       }
+    },
+    async steady(n, seconds) {
+      seq++;
+      const start = Date.now();
+      for (let i = 0; i < n; i++) {
+        transport.send(encodeLine(floodLine(i, seq)));
+        const due = start + ((i + 1) * seconds * 1000) / n;
+        const wait = due - Date.now();
+        if (wait >= 5) await new Promise((r) => setTimeout(r, wait));
+      }
+    },
+    say(line) {
+      transport.send(encodeLine(line));
+    },
+    get seq() {
+      return seq;
     },
     close: () => transport.close(),
   };

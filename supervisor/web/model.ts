@@ -53,6 +53,8 @@ export interface WebModelOptions {
 }
 
 export const DEFAULT_BATCH_MS = 500;
+/** Most timeline entries one batch carries (what a page shows). */
+export const BATCH_TIMELINE = 500;
 
 function emptyByOpcode(): Record<string, number> {
   const r: Record<string, number> = {};
@@ -190,9 +192,10 @@ export class WebModel {
     const entry: TimelineEntry = { n: ++this.timelineN, at: this.wall(), ...e };
     this.timeline.push(entry);
     this.pendingTimeline.push(entry);
-    // A flood of events between two batches is bounded like the timeline itself.
-    if (this.pendingTimeline.length > this.timeline.limit) {
-      this.pendingTimeline = this.pendingTimeline.slice(-this.timeline.limit);
+    // A flood of events between two batches: a batch carries the newest ones only (as many as a
+    // page shows); the rest stay in the server's timeline.
+    if (this.pendingTimeline.length > 2 * BATCH_TIMELINE) {
+      this.pendingTimeline = this.pendingTimeline.slice(-BATCH_TIMELINE);
     }
   }
 
@@ -250,7 +253,7 @@ export class WebModel {
       point,
       counts,
       uploadsInProgress: cur.uploadsInProgress,
-      timeline: this.pendingTimeline,
+      timeline: this.pendingTimeline.slice(-BATCH_TIMELINE),
       uploads: this.pendingUploads,
       rosterVersion: this.rosterVersion,
       dropped: { timeline: this.timeline.droppedCount, uploads: this.uploads.droppedCount },

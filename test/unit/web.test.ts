@@ -13,7 +13,7 @@ import { type Member, Roster, type RosterNotice } from "../../supervisor/roster.
 import { Supervisor } from "../../supervisor/supervisor.js";
 import type { Upload } from "../../supervisor/upload_server.js";
 import type { ViewLine } from "../../supervisor/watch.js";
-import { parseRosterQuery, queryRoster, WebModel } from "../../supervisor/web/model.js";
+import { BATCH_TIMELINE, parseRosterQuery, queryRoster, WebModel } from "../../supervisor/web/model.js";
 import { KILL_ALL_CONFIRM, type WebServer } from "../../supervisor/web/server.js";
 import { DEFAULT_WEB_PORT, parseWebSetting, startWebView, type WebView } from "../../supervisor/web/view.js";
 import { type Batch, CHART_OPCODES, type Hello, type RosterPage } from "../../supervisor/web/wire.js";
@@ -156,6 +156,19 @@ describe("web model", () => {
     expect(model.uploadView(1)).toBeUndefined();
     const b = model.flush();
     expect(b.dropped).toEqual({ timeline: 90, uploads: 7 });
+  });
+
+  it("sends at most BATCH_TIMELINE timeline entries in one batch, the newest", () => {
+    const model = new WebModel({
+      clock: new ManualClock(0),
+      roster: new Roster({ ageOutMs: 1000, selfId: () => "HUMAN" }),
+      counters: noCounters,
+    });
+    for (let i = 0; i < 3000; i++) model.kill(`B${i}`, "HUMAN");
+    const b = model.flush();
+    expect(b.timeline).toHaveLength(BATCH_TIMELINE);
+    expect(b.timeline.at(-1)?.id).toBe("B2999");
+    expect(model.snapshot().timeline).toHaveLength(500);
   });
 
   it("makes hostile upload text printable and keeps only the beginning for the page", () => {

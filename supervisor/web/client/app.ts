@@ -245,6 +245,12 @@ interface Chart {
 }
 const charts: Chart[] = [];
 
+/** Axis numbers short enough for the axis: 10K, 2.5K, 0.5. */
+function compactTicks(_u: uPlotType, ticks: number[]): string[] {
+  const fmt = new Intl.NumberFormat(lang, { notation: "compact", maximumFractionDigits: 1 });
+  return ticks.map((v) => fmt.format(v));
+}
+
 function rate(p: SeriesPoint, n: number): number {
   return (n * 1000) / p.dt;
 }
@@ -265,7 +271,7 @@ function buildCharts(): void {
         series: [{}, ...series.map((x) => ({ points: { show: false }, ...x }))],
         axes: [
           { values: (_u: uPlotType, ticks: number[]) => ticks.map((s) => clock(s * 1000)) },
-          { size: 50 },
+          { size: 50, values: compactTicks },
           ...extraAxes,
         ],
         scales: { x: { time: true } },
@@ -304,7 +310,7 @@ function buildCharts(): void {
       history_.map((p) => rate(p, p.joins)),
       history_.map((p) => rate(p, p.leaves)),
     ],
-    [{ scale: "r", side: 1, size: 40, grid: { show: false } }],
+    [{ scale: "r", side: 1, size: 50, grid: { show: false }, values: compactTicks }],
   );
   make_(
     "chart-repairs",
