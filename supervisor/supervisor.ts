@@ -58,6 +58,8 @@ export interface SupervisorOptions {
 /** After the last PING or KILL, how long past `backoff` answers are still counted. */
 const ANSWER_GRACE_MS = 1000;
 const SETTLE_POLL_MS = 50;
+/** Lines of one upload printed (the rest is counted; the file has it all). */
+const MAX_SHOWN_LINES = 200;
 /** Refused uploads shown one by one per heartbeat; the rest are summed up. */
 const REFUSALS_SHOWN = 3;
 
@@ -375,8 +377,9 @@ export class Supervisor {
       });
       return;
     }
-    const lines = u.head.toString("utf8").split(/\r?\n/);
+    let lines = u.head.toString("utf8").split(/\r?\n/);
     if (lines.length > 1 && lines[lines.length - 1] === "") lines.pop();
+    if (lines.length > MAX_SHOWN_LINES) lines = lines.slice(0, MAX_SHOWN_LINES);
     // The preview may end in the middle of a line: that line is shown as far as it came.
     const condensed = this.view.summarising;
     if (condensed) {

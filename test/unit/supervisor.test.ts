@@ -737,6 +737,18 @@ describe("commands report their answers", () => {
   });
 });
 
+describe("long uploads", () => {
+  it("prints at most 200 lines of an upload and says how much more came", () => {
+    const s = setup();
+    const body = Array.from({ length: 299 }, (_, i) => `line ${i}`).join("\n");
+    s.sup.onUpload({ ...uploadOf("200 AAAA0001:results.data", `${body}\n`), savedAs: "uploads/x" });
+    const shown = s.texts("upload");
+    expect(shown).toHaveLength(200 + 2);
+    expect(shown.at(-2)).toBe(`(… 100 more lines not shown, ${26 + Buffer.byteLength(body) + 1} bytes in all)`);
+    expect(shown.at(-1)).toBe("(saved as uploads/x)");
+  });
+});
+
 describe("destinations nobody heard, prefixes", () => {
   it("an unknown id is sent anyway, with a warning and a did-you-mean", async () => {
     const s = setup();
