@@ -109,6 +109,8 @@ export interface MessageLink extends EventEmitter<LinkEvents> {
   /** Group keys: check a copy an RSND carried as if its original sender had sent it (undefined:
    *  refused, counted, 'refused' emitted); without a key, only take its trailer off. */
   openCopy?(msg: ChanMessage, source: Source): ChanMessage | undefined;
+  /** Group keys: the layer took a copy openCopy() passed (from now on it is a replay). */
+  confirmCopy?(msg: ChanMessage): void;
 }
 
 export class MessageTooLargeError extends Error {
@@ -236,6 +238,10 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
 
   openCopy(msg: ChanMessage, source: Source): ChanMessage | undefined {
     return this.open(msg, source, true);
+  }
+
+  confirmCopy(msg: ChanMessage): void {
+    this.auth?.confirmCopy(msg);
   }
 
   /** With a key: verify and take off the MAC trailer (undefined: refused, counted, 'refused'

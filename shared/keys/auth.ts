@@ -158,7 +158,10 @@ export class GroupAuth {
     const inner = withoutTrailer(msg, tr);
     // The header is part of what was signed, so it parses; anything else is a malformed trailer.
     if (!inner) return this.refuse("bad-trailer");
-    const verdict = this.guard.admit(msg.sender, tr.sid, msg.seq, tr.ts, tr.macText, this.wall(), repair);
+    // A copy in an RSND is only checked here; confirmCopy() remembers it once it is taken.
+    const verdict = repair
+      ? this.guard.check(msg.sender, tr.sid, msg.seq, tr.ts, this.wall())
+      : this.guard.admit(msg.sender, tr.sid, msg.seq, tr.ts, tr.macText, this.wall());
     if (repair && (verdict === "replay" || verdict === "before-start")) {
       this.stats.copiesIgnored++;
       return { ok: false, reason: verdict, quiet: true };
@@ -168,6 +171,13 @@ export class GroupAuth {
     if (key > 0) this.stats.verifiedByOldKey++;
     this.noteVerified(msg.sender);
     return { ok: true, msg: { ...inner, verified: true, auth: tr.trailer } };
+  }
+
+  /** The reliability layer took a copy that open(msg, true) passed: from now on it is a replay. */
+  confirmCopy(msg: ChanMessage): void {
+    const m = msg.auth === undefined ? null : AUTH_FIELDS.exec(msg.auth);
+    if (!m || msg.seq === 0) return;
+    this.guard.admit(msg.sender, m[2] as string, msg.seq, Number(m[1]), m[3] as string, this.wall(), true);
   }
 
   private noteVerified(id: string): void {
@@ -198,6 +208,8 @@ export function stripTrailer(msg: ChanMessage): ChanMessage {
 }
 
 const TRAILER_TAG = / (?:ts|sid|mac)=/;
+/** ts, sid and mac of a trailer as kept in ChanMessage.auth. */
+const AUTH_FIELDS = /^ts=(\d+) sid=(\S+) mac=(\S+)$/;
 
 /** The message as parsed without its trailer. The trailer's tags are the last three, so they are
  *  taken off the parsed message; only a line that has a ts/sid/mac tag of its own (which the

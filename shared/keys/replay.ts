@@ -83,6 +83,23 @@ export class ReplayGuard {
   }
 
   /**
+   * Check a sequenced copy embedded in an RSND without remembering it: it is remembered (admit)
+   * only once the reliability layer takes it, so a copy it turns down (one it did not ask for
+   * yet) does not make the copy it later asks for look like a replay.
+   */
+  check(sender: string, sid: string, seq: number, ts: number, now: number): ReplayVerdict {
+    const w = this.opts.windowMs;
+    if (ts > now + w) return "future";
+    if (ts < this.opts.startedAt) return "before-start";
+    if (ts < now - w - this.opts.repairAgeMs) return "too-old";
+    if (sid === this.opts.ownSid) return "replay";
+    const s = this.sessions.get(`${sender} ${sid}`);
+    if (!s) return ts <= this.floor ? "replay" : "ok";
+    if (seq > s.highest) return "ok";
+    return s.highest - seq >= SEQ_WINDOW || getBit(s.bits, seq) ? "replay" : "ok";
+  }
+
+  /**
    * Check a verified datagram and, if it passes, remember it. `repair`: a copy embedded in an
    * RSND (older timestamps allowed). `mac`: its MAC as received (for SEQ 0).
    */

@@ -282,6 +282,8 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     // With a group key the copy keeps its MAC trailer: an RSND of it carries the original.
     const body = superseded ? "" : withAuth(bodyOf(msg), msg.auth);
     this.held.keepPeer(msg.sender, msg.seq, body, superseded, this.s.clock.now());
+    // A copy the layer took is, from now on, a replay (group keys).
+    if (repaired) this.link.confirmCopy?.(msg);
     this.emit("message", msg, origin);
     if (repaired) this.s.onRepaired?.(msg, origin);
   }

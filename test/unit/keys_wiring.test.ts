@@ -144,6 +144,30 @@ describe("reliability layer with a key", () => {
     expect(refused).toEqual([]);
   });
 
+  it("a copy the layer turned down (not asked for yet) is still taken when it is asked for later", async () => {
+    const g = new Group();
+    const a = keyed(g, "AAAA0001");
+    const b = keyed(g, "BBBB0001");
+    const s = keyed(g, "CCCC0001");
+    let deaf = true;
+    // B and S lose A's 2; S also misses A's LASTs for a while, so the RSND that answers B's NACK
+    // reaches S before S knows 2 exists: its layer turns that copy down.
+    b.filter.drop = (text, dir) => dir === "recv" && text.startsWith("AAAA0001 2 ");
+    s.filter.drop = (text, dir) =>
+      dir === "recv" && (text.startsWith("AAAA0001 2 ") || (deaf && text.startsWith("AAAA0001 0 LAST")));
+    a.chan.send("NEWS", "*", ["One"]);
+    await g.run(20);
+    a.chan.send("NEWS", "*", ["Two"]);
+    await g.run(1500);
+    expect(seqsFrom(b, "AAAA0001")).toEqual([1, 2]);
+    expect(seqsFrom(s, "AAAA0001")).toEqual([1]);
+    expect(s.rel?.reliability.rsndRefused ?? 0).toBeGreaterThan(0);
+    deaf = false;
+    a.chan.send("NEWS", "*", ["Three"]);
+    await g.run(3000);
+    expect(seqsFrom(s, "AAAA0001").sort()).toEqual([1, 2, 3]);
+  });
+
   it("a repair from a holder that is not the sender works when the sender has gone", async () => {
     const g = new Group();
     const a = keyed(g, "AAAA0001", { reliable: { lingerMs: 0 } });
