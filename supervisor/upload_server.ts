@@ -426,11 +426,20 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
     this.emit("refused", r);
   }
 
-  /** Close a connection that will not be reported as an upload. */
+  /** Close a connection that will not be reported as an upload; its place is free at once. */
   private end(c: Conn, reason: RefusalReason): void {
     if (c.phase === "over" || c.refusal !== undefined) return;
     c.refusal = reason;
+    this.release(c);
     c.sock.destroy();
+  }
+
+  /** Give a connection's place back (once). */
+  private release(c: Conn): void {
+    if (!this.conns.delete(c)) return;
+    const left = (this.perAddress.get(c.from.address) ?? 1) - 1;
+    if (left <= 0) this.perAddress.delete(c.from.address);
+    else this.perAddress.set(c.from.address, left);
   }
 
   private onData(c: Conn, chunk: Buffer): void {
@@ -562,10 +571,7 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
     const wasPhase = c.phase;
     c.phase = "over";
     for (const tm of c.timers) clearTimeout(tm);
-    this.conns.delete(c);
-    const left = (this.perAddress.get(c.from.address) ?? 1) - 1;
-    if (left <= 0) this.perAddress.delete(c.from.address);
-    else this.perAddress.set(c.from.address, left);
+    this.release(c);
     if (wasPhase === "status" || c.refusal !== undefined) {
       const reason = c.refusal ?? "empty";
       this.refuse({ from: c.from, reason, ...(c.info ? { status: c.info.status } : {}) });

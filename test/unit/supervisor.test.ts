@@ -737,6 +737,14 @@ describe("commands report their answers", () => {
   });
 });
 
+describe("Tab completion at scale", () => {
+  it("with more than 100 candidates it completes as far as they agree and lists none", () => {
+    const ids = Array.from({ length: 500 }, (_, i) => (0x8c000000 + i).toString(16).toUpperCase());
+    expect(complete("PING 8c", ids)).toEqual([["8C000"], "8c"]);
+    expect(complete("PING 8C0001F", ids)).toEqual([["8C0001F0", "8C0001F1", "8C0001F2", "8C0001F3"], "8C0001F"]);
+  });
+});
+
 describe("long uploads", () => {
   it("prints at most 200 lines of an upload and says how much more came", () => {
     const s = setup();

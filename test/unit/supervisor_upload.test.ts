@@ -278,6 +278,24 @@ describe("upload server limits", () => {
     expect(s.srv.stats.peakConnections).toBe(2);
   });
 
+  it("many uploads at once beyond the caps: each one is either taken or refused and counted, none lost silently", async () => {
+    const s = await server({ maxConnections: 8, maxPerAddress: 8 });
+    // 40 bots connect together; each sends its status line, then its content a little later.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        send(s.listening.port, [`200 ${(0xb0000000 + i).toString(16).toUpperCase()}:r\n`, "content\n"], 50).catch(
+          () => undefined,
+        ),
+      ),
+    );
+    await until("all accounted for", () => s.got.length + s.refused.length === 40);
+    expect(s.got.length).toBeGreaterThan(0);
+    expect(s.refused.every((r) => r.reason === "busy" || r.reason === "evicted")).toBe(true);
+    expect(s.srv.stats.uploads + s.srv.stats.refused.busy + s.srv.stats.refused.evicted).toBe(40);
+    expect(readdirSync(s.dir)).toHaveLength(s.got.length);
+    expect(s.srv.stats.peakConnections).toBeLessThanOrEqual(8);
+  });
+
   it("streams to disk: a large upload is saved whole while memory keeps only the preview", async () => {
     const s = await server({ maxBytes: 64 << 20, previewBytes: 1000 });
     const line = `${"z".repeat(1023)}\n`;
