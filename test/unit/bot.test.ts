@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { Bot, type ResultsFile } from "../../dnabot/bot.js";
 import { nameFor, newName } from "../../dnabot/identity.js";
 import { researchList } from "../../dnabot/research.js";
-import type { UploadRequest } from "../../dnabot/upload.js";
+import type { Uploader, UploadRequest } from "../../dnabot/upload.js";
 import { Channel } from "../../shared/channel.js";
 import { flushMicrotasks, ManualClock } from "../../shared/clock.js";
 import { type ChanMessage, encodeLine, splitTags } from "../../shared/codec.js";
@@ -34,7 +34,7 @@ interface Sent {
   id: string;
 }
 
-function setup(over: Partial<Config> = {}, seed = 1, reload?: () => Config) {
+function setup(over: Partial<Config> = {}, seed = 1, reload?: () => Config, uploader?: Uploader) {
   const net = new MemoryNetwork();
   const clock = new ManualClock();
   const rng = seededRng(seed);
@@ -76,10 +76,12 @@ function setup(over: Partial<Config> = {}, seed = 1, reload?: () => Config) {
     rng,
     config,
     results,
-    uploader: async (req) => {
-      uploads.push({ at: clock.now(), req });
-      return { ok: true, status: 200 };
-    },
+    uploader:
+      uploader ??
+      (async (req) => {
+        uploads.push({ at: clock.now(), req });
+        return { ok: true, status: 200 };
+      }),
     logger,
     exit: (code) => exits.push(code),
     reloadConfig: reload,
@@ -459,6 +461,30 @@ describe("collisions, RSET, UPLD and the queue", () => {
     other.send("UPLD", w.bot.id, ["results.data"]);
     await settle(w);
     expect(w.uploads.at(-1)?.req.host).toBe("127.0.0.77");
+  });
+
+  it("keeps at most 16 uploads waiting while one runs; more are dropped and counted", async () => {
+    // An upload that never ends: everything after it waits.
+    let begun = 0;
+    const stuck: Uploader = () => {
+      begun++;
+      return new Promise<never>(() => {});
+    };
+    const w = setup({ heartbeat: 1000, discovery: 0, frankenstein: 0, lifespan: 10_000 }, 22, undefined, stuck);
+    await started(w);
+    const requesters = Array.from(
+      { length: 40 },
+      (_, i) => new Channel(w.net.endpoint(`127.0.2.${i}`), { id: `HUMAN-2${i}` }),
+    );
+    for (const r of requesters) {
+      r.send("UPLD", w.bot.id, ["results.data"]);
+      await w.clock.run(250, 10);
+    }
+    const admitted = 40 - w.bot.stats.refused;
+    expect(admitted).toBeGreaterThan(16);
+    expect(begun).toBe(1);
+    expect(w.bot.stats.uploadsDropped).toBe(admitted - 16);
+    expect(w.warnings().some((l) => l.startsWith("Too many uploads waiting"))).toBe(true);
   });
 
   it("answers PING and RSET within a rate per requester and in total; PING * answers coalesce", async () => {

@@ -70,6 +70,12 @@ describe("parse", () => {
     const m = parseLine("E26CB171 3 NEWS * a=b found state=asimov");
     expect(m.ok && [m.msg.words, m.msg.tags]).toEqual([["a=b", "found"], { state: "asimov" }]);
     // Tag names an object already has are plain keys; names not present read as undefined.
+    // Tags keep their wire order; a repeated key counts once, where it last stands.
+    const r2 = parseLine("E26CB171 7 BEAT * Beep prior=5 state=asimov prior=6");
+    expect(r2.ok && Object.entries(r2.msg.tags)).toEqual([
+      ["state", "asimov"],
+      ["prior", "6"],
+    ]);
     const o = parseLine("E26CB171 3 BEAT * Beep constructor=1");
     expect(o.ok && [o.msg.tags.constructor, o.msg.tags.toString, o.msg.tags.hasOwnProperty]).toEqual([
       "1",
