@@ -154,12 +154,12 @@ export class Bot {
   private pendingUploads = 0;
   private readonly onMessage = (msg: ChanMessage, source: Source): void => this.enqueue(msg, source);
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
-    this.deps.logger.debug({ reason, text: printable(text), from: source.address }, "invalid datagram dropped");
+    this.deps.logger.debug({ reason, text: printable(text), from: source.address }, t("invalid datagram dropped"));
   };
   private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
     this.stats.refusedByReason[reason] = (this.stats.refusedByReason[reason] ?? 0) + 1;
     this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
-    this.deps.logger.debug({ reason, text, from: source.address }, "refused datagram dropped");
+    this.deps.logger.debug({ reason, text, from: source.address }, t("refused datagram dropped"));
     // One warning per heartbeat at most, however many arrive.
     if (this.refusedTimer !== undefined) return;
     const clock = this.deps.clock;
@@ -227,7 +227,7 @@ export class Bot {
     ch.on("warning", this.onWarning);
     this.deps.logger.info(t("Bot {{id}} activated", { id: this.id }));
     const wait = this.deps.rng.next() * this.config.backoff * 1000;
-    this.deps.logger.debug(`delay start by ${(wait / 1000).toFixed(2)} s`);
+    this.deps.logger.debug(t("delay start by {{wait, seconds}}", { wait: Math.round(wait) / 1000 }));
     this.phase = "waiting";
     this.beatTimer = this.deps.clock.setTimeout(() => this.run(), wait);
   }
@@ -280,7 +280,7 @@ export class Bot {
     try {
       await ch.close();
     } catch (e) {
-      this.deps.logger.debug(`channel close failed: ${String(e)}`);
+      this.deps.logger.debug(t("channel close failed: {{error}}", { error: String(e) }));
     }
     ch.off("warning", this.onWarning);
     this.phase = "stopped";
@@ -307,7 +307,7 @@ export class Bot {
     const seq = this.deps.channel.send(opcode, WILDCARD, args);
     // undefined: it did not fit, and the channel's 'warning' already said so.
     if (seq !== undefined && this.deps.logger.isLevelEnabled("debug")) {
-      this.deps.logger.debug(`sent ${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}`);
+      this.deps.logger.debug(t("sent {{line}}", { line: `${this.id} ${seq} ${opcode} ${WILDCARD} ${args.join(" ")}` }));
     }
   }
 
@@ -468,7 +468,7 @@ export class Bot {
     // Every KILL, to anyone, makes a bot nervous.
     if (msg.opcode === KILL) {
       this.frankensteinP = Math.min(1, this.frankensteinP + this.config.killBoost);
-      this.deps.logger.debug(`KILL seen, Frankenstein probability now ${this.frankensteinP.toFixed(4)}`);
+      this.deps.logger.debug(t("KILL seen, Frankenstein probability now {{p, number}}", { p: this.frankensteinP }));
     }
     if (msg.dest !== this.id && msg.dest !== WILDCARD) return;
     if (isCommandOpcode(msg.opcode) && this.deps.logger.isLevelEnabled("debug")) {
@@ -492,7 +492,10 @@ export class Bot {
       default:
         // Every other opcode of the protocol (what bots send, the reliability layer's) is not
         // for a bot to act on; anything else is a stranger's.
-        if (!isKnownOpcode(msg.opcode)) this.deps.logger.debug(`no handler for ${msg.opcode}: ${printable(msg.text)}`);
+        if (!isKnownOpcode(msg.opcode))
+          this.deps.logger.debug(
+            t("no handler for {{opcode}}: {{text}}", { opcode: msg.opcode, text: printable(msg.text) }),
+          );
     }
   }
 
@@ -560,7 +563,7 @@ export class Bot {
         const fresh = this.deps.reloadConfig();
         for (const k of Object.keys(fresh) as (keyof Config)[]) {
           if (!LIVE_KEYS.has(k) && fresh[k] !== this.config[k]) {
-            this.deps.logger.debug(`RSET: ${k} changes only on restart`);
+            this.deps.logger.debug(t("RSET: {{key}} changes only on restart", { key: k }));
           }
         }
         this.config = fresh;
@@ -630,7 +633,13 @@ export class Bot {
   private async runUpload(req: UploadRequest): Promise<void> {
     try {
       if (this.phase !== "running") return;
-      this.deps.logger.debug(`upload ${printable(req.resource)} to ${req.host}:${req.port}`);
+      this.deps.logger.debug(
+        t("upload {{resource}} to {{host}}:{{port}}", {
+          resource: printable(req.resource),
+          host: req.host,
+          port: req.port,
+        }),
+      );
       const outcome = await this.deps.uploader(req);
       this.stats.uploads++;
       const where = { host: req.host, port: req.port };
@@ -643,7 +652,9 @@ export class Bot {
             }),
           );
         }
-        this.deps.logger.debug(`uploaded ${printable(req.resource)}: status ${outcome.status}`);
+        this.deps.logger.debug(
+          t("uploaded {{resource}}: status {{status}}", { resource: printable(req.resource), status: outcome.status }),
+        );
       } else if (outcome.error === "timeout") {
         this.deps.logger.warn(t("Upload to {{host}}:{{port}} timed out", where));
       } else {

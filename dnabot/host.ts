@@ -180,7 +180,7 @@ export class BotHost {
     this.dispatcher.route(msg, (ch) => ch.deliver(msg, source));
   };
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
-    this.opts.logger.debug({ reason, text, from: source.address }, "invalid datagram dropped");
+    this.opts.logger.debug({ reason, text, from: source.address }, t("invalid datagram dropped"));
   };
   private readonly onWarning = (err: Error): void => {
     this.opts.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
@@ -192,7 +192,7 @@ export class BotHost {
   private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
     this.refusedByReason[reason] = (this.refusedByReason[reason] ?? 0) + 1;
     this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
-    this.opts.logger.debug({ reason, text, from: source.address }, "refused datagram dropped");
+    this.opts.logger.debug({ reason, text, from: source.address }, t("refused datagram dropped"));
     if (this.opts.clock.now() - this.refusedReportedAt >= REFUSED_REPORT_MS) this.reportRefused();
   };
   private reportRefused(): void {
@@ -372,7 +372,7 @@ export class BotHost {
     try {
       await ep.close();
     } catch (e) {
-      this.opts.logger.debug(`endpoint close failed: ${String(e)}`);
+      this.opts.logger.debug(t("endpoint close failed: {{error}}", { error: String(e) }));
     }
     ep.off("warning", this.onWarning);
     this.resolveAllEnded();

@@ -109,7 +109,7 @@ export class Rogue {
     try {
       await transport.close();
     } catch (e) {
-      logger.debug(`transport close failed: ${String(e)}`);
+      logger.debug(t("transport close failed: {{error}}", { error: String(e) }));
     }
     transport.off("warning", this.onWarning);
     const s = this.stats;

@@ -10,8 +10,9 @@
 // refusals, line by line. A French line equal to
 // the English one that still holds English words fails the check: it catches a string left
 // untranslated and a string translated before the language was chosen (at import time).
-// A bot's -fg -debug life in both languages (in-process, in-memory group) adds notes for its
-// log lines left in English.
+// A bot's -fg -debug life in both languages (in-process, in-memory group, a peer sending it
+// commands) fails the check for a log line left in English, and so does a logger call in the
+// code whose message is an English literal instead of t("…") (read with the TypeScript parser).
 //
 //   node i18n/check.js [--root DIR] [--locales DIR]
 //     --root     repository root whose dnabot/ supervisor/ shared/ tools/ are scanned, and whose
@@ -23,6 +24,7 @@ import { dirname, join, relative } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parser as Parser } from "i18next-parser";
+import ts from "typescript";
 import config, { LOCALES, pluralForms, SCAN_DIRS } from "./i18next-parser.config.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,6 +62,57 @@ export function usedKeys(root) {
     }
   }
   return Object.assign(used, { plurals });
+}
+
+/** Levels of a pino logger: a call `<…log…>.debug(message)` or `.debug({ fields }, message)`. */
+const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal"]);
+
+/** The literal text a message expression writes itself ("…", `…${x}…`, "…" + x), or undefined. */
+function literalText(node) {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
+  if (ts.isTemplateExpression(node))
+    return [node.head.text, ...node.templateSpans.map((s) => s.literal.text)].join(" ");
+  if (ts.isParenthesizedExpression(node)) return literalText(node.expression);
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {
+    const parts = [literalText(node.left), literalText(node.right)].filter((p) => p !== undefined);
+    return parts.length > 0 ? parts.join(" ") : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Log lines written in English in the code: a logger call (on anything named …log or …logger)
+ * whose message is a string or template literal holding a word, instead of t("…"). A message
+ * held in a variable or made by a function is not judged here (the bot's live run below is).
+ */
+export function untranslatedLogCalls(root) {
+  const problems = [];
+  for (const dir of SCAN_DIRS) {
+    for (const file of tsFiles(join(root, dir))) {
+      const src = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+      const visit = (node) => {
+        if (
+          ts.isCallExpression(node) &&
+          ts.isPropertyAccessExpression(node.expression) &&
+          LOG_LEVELS.has(node.expression.name.text) &&
+          /log(ger)?$/i.test(node.expression.expression.getText(src).replace(/\?$/, ""))
+        ) {
+          const [first, second] = node.arguments;
+          const message = first && ts.isObjectLiteralExpression(first) ? second : first;
+          const text = message && literalText(message);
+          if (text !== undefined && /[A-Za-z]{2,}/.test(text)) {
+            const { line } = src.getLineAndCharacterOfPosition(node.getStart(src));
+            problems.push(
+              `log line not translated (use t()): ${relative(root, file)}:${line + 1}: ${message.getText(src)}`,
+            );
+          }
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(src);
+    }
+  }
+  return problems;
 }
 
 /** The {{names}} of a string ({{n, number}} counts as n). */
@@ -108,6 +161,7 @@ export function check(root, localesDir) {
       }
     }
   }
+  problems.push(...untranslatedLogCalls(root).map((p) => `fr: ${p}`));
   return { used: used.size, problems, notes };
 }
 
@@ -198,12 +252,15 @@ export async function outputProblems(root, localesDir) {
 
 /**
  * A bot's life in English and in French (in-process, on an in-memory group, -seed so both runs
- * make the same choices): its -fg -debug log lines left in English in the French run. Reported
- * as notes, not problems, until every log line is translated (issue 13).
+ * make the same choices), with a peer that sends it a PING, a KILL for another bot, an opcode
+ * nobody knows and a malformed datagram: every -fg -debug log line of the French run left in
+ * English is a problem. A French line is English when it is one of the English run's lines
+ * holding an English word, or starts with the same lower-case word as an English line does.
+ * Returns the problems and the French lines (tests look at them).
  */
-export async function liveNotes(root, localesDir) {
+export async function liveProblems(root, localesDir) {
   const dist = (p) => pathToFileURL(join(root, "dist", p)).href;
-  if (!existsSync(join(root, "dist", "shared", "memory_transport.js"))) return [];
+  if (!existsSync(join(root, "dist", "shared", "memory_transport.js"))) return { problems: [], lines: [] };
   const { useLocales } = await import(dist("shared/i18n.js"));
   const { MemoryNetwork } = await import(dist("shared/memory_transport.js"));
   const { channelOver } = await import(dist("shared/open.js"));
@@ -213,6 +270,7 @@ export async function liveNotes(root, localesDir) {
   useLocales(localesDir);
   const run = async (lang) => {
     const dir = mkdtempSync(join(tmpdir(), "i18n-check-"));
+    const timers = [];
     try {
       const net = new MemoryNetwork();
       // A real stream: pino-pretty pipes into it.
@@ -221,6 +279,8 @@ export async function liveNotes(root, localesDir) {
       out.on("data", (d) => {
         text += d;
       });
+      const peer = net.endpoint("127.0.0.2");
+      const traffic = ["HUMAN-CHK 1 PING *", "HUMAN-CHK 2 KILL 0BADBEEF", "HUMAN-CHK 3 ZZZZ * hello", "not a datagram"];
       const io = {
         stdout: out,
         stderr: out,
@@ -229,32 +289,39 @@ export async function liveNotes(root, localesDir) {
         onSignal: () => () => {},
         openChannel: async (config, id, deps) => {
           const transport = net.endpoint();
+          traffic.forEach((line, i) => {
+            timers.push(setTimeout(() => peer.send(Buffer.from(line)), 150 + 20 * i));
+          });
           return { channel: channelOver(transport, config, id, deps), transport };
         },
       };
-      const args = ["-fg", "-debug", "-seed=7", "-lifespan=0.6", "-backoff=0", "-heartbeat=0.2", "-discovery=1"];
+      const args = ["-fg", "-debug", "-seed=7", "-lifespan=0.6", "-backoff=0.1", "-heartbeat=0.2", "-discovery=1"];
       await main([...args, "-linger=0", `-lang=${lang}`], { LANG: "C", NO_COLOR: "1" }, io);
-      // Without the time stamps, the lines of both runs line up.
-      return text.split("\n").map((l) => l.replace(/^\[[\d:]+\] /, ""));
+      // Without the time stamps and the level label, numbers and ids as N.
+      return text
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => l.replace(/^\[[\d:.]+\] /, "").replace(/^[^\s:]+ ?: /, ""));
     } finally {
+      for (const t of timers) clearTimeout(t);
       rmSync(dir, { recursive: true, force: true });
     }
   };
   try {
     const en = await run("en");
     const fr = await run("fr");
-    // Same line in both runs (level label aside), or the same first word: an English word left.
-    const message = (l) => l.replace(/^[^\s:]+: /, "");
-    const firstWord = (l) => /^([a-z]{3,})\b/.exec(message(l))?.[1];
+    const shape = (l) => l.replace(/[0-9A-F]{8}/g, "ID").replace(/\d+([.,]\d+)?/g, "N");
+    const firstWord = (l) => /^([a-z]{3,})\b/.exec(l)?.[1];
+    const enShapes = new Set(en.map(shape));
+    const enFirst = new Set(en.map(firstWord).filter((w) => w !== undefined));
     const left = new Set();
-    for (let i = 0; i < Math.min(en.length, fr.length); i++) {
-      const e = message(en[i]);
-      const f = message(fr[i]);
-      const same =
-        englishLeft(e, f, names) || (firstWord(en[i]) !== undefined && firstWord(en[i]) === firstWord(fr[i]));
-      if (same) left.add(f.replace(/\d+/g, "N"));
+    for (const f of fr) {
+      const same = enShapes.has(shape(f)) && englishLeft(f, f, names);
+      const word = firstWord(f);
+      if (same || (word !== undefined && enFirst.has(word))) left.add(shape(f));
     }
-    return [...left].map((l) => `fr: a bot's -debug log line left in English: ${JSON.stringify(l)}`);
+    const problems = [...left].map((l) => `fr: a bot's -debug log line left in English: ${JSON.stringify(l)}`);
+    return { problems, lines: fr };
   } finally {
     useLocales(undefined);
   }
@@ -273,7 +340,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const outputs = await outputProblems(root, localesDir);
   if (outputs === undefined) notes.push(`no built programs in ${join(root, "dist")}: outputs not compared`);
   else problems.push(...outputs);
-  notes.push(...(await liveNotes(root, localesDir)));
+  const live = await liveProblems(root, localesDir);
+  problems.push(...live.problems);
+  if (process.env.I18N_CHECK_SHOW === "1") for (const l of live.lines) console.log(`i18n:check: fr: ${l}`);
   for (const n of notes) console.log(`i18n:check: note: ${n}`);
   for (const p of problems) console.error(`i18n:check: ${p}`);
   if (problems.length > 0) {

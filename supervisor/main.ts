@@ -263,7 +263,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         }
       },
       () => cons?.prompt(),
-      (e) => logger.error({ err: e }, "command failed"),
+      (e) => logger.error({ err: e }, t("command failed")),
     );
 
     cons = new SupervisorConsole({

@@ -124,13 +124,13 @@ export class Supervisor {
     });
     opts.channel.on("invalid", (reason, text, source) => {
       const safe = printable(text);
-      opts.logger?.debug({ reason, text: safe, from: where(source) }, "malformed datagram dropped");
+      opts.logger?.debug({ reason, text: safe, from: where(source) }, t("malformed datagram dropped"));
       opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} "${safe}"`);
     });
     opts.channel.on("refused", (reason, text, source) => {
       this.refused[reason] = (this.refused[reason] ?? 0) + 1;
       const safe = printable(text);
-      opts.logger?.debug({ reason, text: safe, from: where(source) }, "refused datagram dropped");
+      opts.logger?.debug({ reason, text: safe, from: where(source) }, t("refused datagram dropped"));
       opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} "${safe}"`);
       if (!opts.hideUnverified) this.view.refused(reason, text, source);
     });

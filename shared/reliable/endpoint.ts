@@ -49,6 +49,7 @@ import {
   relayEvents,
 } from "../channel.js";
 import { type ChanMessage, formatBody } from "../codec.js";
+import { t } from "../i18n.js";
 import type { Source } from "../transport.js";
 import { Announcer } from "./announcer.js";
 import { Answerer } from "./answerer.js";
@@ -248,7 +249,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     const r = parseControl(msg);
     if (!r.ok) {
       this.counters.invalidControl++;
-      this.s.logger?.debug({ text: msg.text, reason: r.reason }, "invalid control message dropped");
+      this.s.logger?.debug({ text: msg.text, reason: r.reason }, t("invalid control message dropped"));
       return;
     }
     this.counters.controlReceived++;

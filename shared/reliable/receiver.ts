@@ -29,6 +29,7 @@
  * (endpoint.ts), through the hooks.
  */
 import type { ChanMessage } from "../codec.js";
+import { t } from "../i18n.js";
 import type { Source } from "../transport.js";
 import { type Change, SeqStream } from "./gaps.js";
 import type { ReliableStats, Settings } from "./options.js";
@@ -180,7 +181,7 @@ export class Receiver {
       const span = st.direct ? st.seq.limits.maxMissing : LAST_SPAN;
       if (c.seq > st.seq.high + span) {
         this.stats.lastRefused++;
-        this.s.logger?.debug({ sender, seq: c.seq, high: st.seq.high }, "implausible LAST refused");
+        this.s.logger?.debug({ sender, seq: c.seq, high: st.seq.high }, t("implausible LAST refused"));
         return;
       }
       if (sinceStart) this.apply(sender, st, st.seq.extendBack(Math.max(c.first as number, st.seq.high - span + 1)));
@@ -292,7 +293,7 @@ export class Receiver {
       st.seq.resolve(seq);
       this.closeGap(sender, st, seq);
       this.stats.givenUp++;
-      this.s.logger?.debug({ sender, seq, tries: gap.tries }, "gave up waiting for a lost message");
+      this.s.logger?.debug({ sender, seq, tries: gap.tries }, t("gave up waiting for a lost message"));
       return;
     }
     const now = this.s.clock.now();
@@ -352,7 +353,7 @@ export class Receiver {
     this.forget(sender);
     this.onRestart(sender);
     this.stats.restarts++;
-    this.s.logger?.debug({ sender }, "sender restarted: tracking its new sequence");
+    this.s.logger?.debug({ sender }, t("sender restarted: tracking its new sequence"));
     return undefined;
   }
 
