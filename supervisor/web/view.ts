@@ -7,6 +7,7 @@ import type { GroupChannel } from "../../shared/channel.js";
 import type { Clock } from "../../shared/clock.js";
 import { type Lang, t } from "../../shared/i18n.js";
 import { KILL } from "../../shared/protocol.js";
+import { ReliableChannel } from "../../shared/reliable/channel.js";
 import type { Supervisor } from "../supervisor.js";
 import type { UploadServer } from "../upload_server.js";
 import { WebModel } from "./model.js";
@@ -25,11 +26,6 @@ export interface WebViewOptions {
   batchMs?: number;
 }
 
-/** The reliability layer's counters, when the channel has that layer. */
-interface WithReliability {
-  reliability?: { repaired: number; controlReceived: number };
-}
-
 export interface WebView {
   server: WebServer;
   model: WebModel;
@@ -40,7 +36,8 @@ export interface WebView {
 
 export async function startWebView(o: WebViewOptions): Promise<WebView> {
   const { supervisor: sup, channel } = o;
-  const reliability = () => (channel as WithReliability).reliability;
+  // The reliability layer's counters, when the channel has that layer (reliable=false: none).
+  const reliability = () => (channel instanceof ReliableChannel ? channel.reliability : undefined);
   const model = new WebModel({
     clock: o.clock,
     roster: sup.roster,

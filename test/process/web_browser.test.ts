@@ -25,6 +25,7 @@ declare const document: {
   querySelector(selector: string): PageNode | null;
   querySelectorAll(selector: string): { length: number };
 };
+declare const sessionStorage: { getItem(key: string): string | null };
 declare const window: { mcbStats: { batches: number; lastRosterMs: number }; longTasks: number[] };
 
 const ENV = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", NO_COLOR: "1" };
@@ -246,7 +247,18 @@ describe.skipIf(NO_BROWSER !== undefined)(
         { timeout: 20_000 },
       );
 
-      // An upload nobody asked for, full of markup and terminal escapes, straight to the upload port.
+      // UPLD from the page (as its script sends it), then an upload full of markup and terminal
+      // escapes straight to the upload port, as a hostile bot would answer.
+      const sent = await page.evaluate(async () => {
+        const r = await fetch("/api/command", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Token": sessionStorage.getItem("mcb-token") ?? "" },
+          body: JSON.stringify({ opcode: "UPLD", dests: ["DEADBEEF"], file: "evil.txt" }),
+        });
+        return r.json();
+      });
+      expect(sent).toEqual({ outcomes: [{ dest: "DEADBEEF", seq: expect.any(Number) }] });
+      await until("the UPLD on the console", () => / UPLD DEADBEEF evil\.txt/.test(sup.out()));
       const evil = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>';
       await new Promise<void>((resolve, reject) => {
         const s = connect(filePort, "127.0.0.1", () => {
@@ -295,7 +307,9 @@ describe.skipIf(NO_BROWSER !== undefined)(
       }
       expect(await page.textContent("#rostercount")).toBe("10,000 members");
       const shownAfter = Date.now() - t0;
-      expect(await page.textContent('#cards [data-card="members"] .v')).toBe("10,000");
+      await page.waitForFunction(
+        () => document.querySelector('#cards [data-card="members"] .v')?.textContent === "10,000",
+      );
       expect((await rowIds(page)).length).toBe(100);
 
       // Filter by id: every row shown matches, and the count is the number of matching ids.
