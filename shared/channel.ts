@@ -123,9 +123,11 @@ export class MessageTooLargeError extends Error {
   }
 }
 
-/** Datagrams per second one source (address and port) may have read, by default: a bot host of
- *  20,000 bots sends about 2,000 a second at the default heartbeat, so real peers stay far below. */
-export const DEFAULT_SOURCE_RATE = 10_000;
+/** Datagrams per second one source (address and port) may have read, by default. A bot host
+ *  of 10,000 bots (the most spawnBots packs in one) sends about 1,500 a second at the default
+ *  heartbeat (BEATs, NEWS and their LASTs), 2,500 while its bots start; a flood from one source
+ *  is cut to this before it costs any parsing (tools/bench/flood.ts measures the effect). */
+export const DEFAULT_SOURCE_RATE = 3000;
 /** Sources tracked for the budget (least recently heard forgotten). */
 export const DEFAULT_MAX_SOURCES = 4096;
 
