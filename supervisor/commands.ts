@@ -207,19 +207,32 @@ export function destNoteText(opcode: string, note: DestNote): string {
   });
 }
 
-/** HELP: one line per command. */
+/** HELP: one line per command; the placeholders (dest, file, filters, seconds) translated too. */
 export function helpLines(results: string): string[] {
+  const dest = t("dest");
+  const rows: [string, string][] = [
+    [`PING ${dest}`, t("ask for a heartbeat (BEAT)")],
+    [
+      `UPLD ${dest} [${t("file")}]`,
+      t("ask for an upload of file (default {{results}}) to this supervisor", { results }),
+    ],
+    [`KILL ${dest}`, t("tell the bot to empty its results and leave")],
+    [`RSET ${dest}`, t("tell the bot to reload its configuration and go back to Asimov")],
+    [
+      `WHO [${t("filters")}]`,
+      t(
+        "list the members heard on the group; filters: asimov, frankenstein, unknown, supervisor, ours, original, ID* (a prefix)",
+      ),
+    ],
+    [`WAIT ${t("seconds")}`, t("wait before running the next command (for scripts)")],
+    ["HELP", t("this list")],
+    ["QUIT", t("leave the group and exit (also Ctrl-D, Ctrl-C)")],
+    [t("(blank line)"), t("pause or resume the traffic display")],
+  ];
+  const width = Math.max(...rows.map(([c]) => c.length)) + 3;
   return [
     t("Commands (case does not matter; dest is a bot id or * for every bot):"),
-    `  PING dest          ${t("ask for a heartbeat (BEAT)")}`,
-    `  UPLD dest [file]   ${t("ask for an upload of file (default {{results}}) to this supervisor", { results })}`,
-    `  KILL dest          ${t("tell the bot to empty its results and leave")}`,
-    `  RSET dest          ${t("tell the bot to reload its configuration and go back to Asimov")}`,
-    `  WHO [filters]      ${t("list the members heard on the group; filters: asimov, frankenstein, unknown, supervisor, ours, original, ID* (a prefix)")}`,
-    `  WAIT seconds       ${t("wait before running the next command (for scripts)")}`,
-    `  HELP               ${t("this list")}`,
-    `  QUIT               ${t("leave the group and exit (also Ctrl-D, Ctrl-C)")}`,
-    `  ${t("(blank line)")}       ${t("pause or resume the traffic display")}`,
+    ...rows.map(([c, what]) => `  ${c.padEnd(width)}${what}`),
   ];
 }
 

@@ -81,3 +81,15 @@ describe("logs", () => {
     expect(run(false)).not.toContain("\u001b[");
   });
 });
+
+describe("the supervisor's HELP in French", () => {
+  it("translates its placeholders and keeps the command words", async () => {
+    const { helpLines } = await import("../../supervisor/commands.js");
+    initI18n("fr");
+    const text = helpLines("results.data").join("\n");
+    expect(text).toContain("UPLD cible [fichier]");
+    expect(text).toContain("WAIT secondes");
+    expect(text).toContain("WHO [filtres]");
+    expect(text).not.toMatch(/\b(dest|file|seconds|filters)\b/);
+  });
+});
