@@ -189,10 +189,14 @@ export async function runHost(args: HostArgs, io: HostIo): Promise<number> {
     });
   });
   const stopListening = io.onSignal((signal) => {
-    hostLogger.warn(t("Bot host stopped by signal {{signal}}: {{n}} bots leave", { signal, n: host.stats.running }));
+    hostLogger.warn(
+      t("Bot host stopped by signal {{signal}}: {{count, number}} bots leave", { signal, count: host.stats.running }),
+    );
     void host.stop("signal");
   });
-  hostLogger.info(t("Bot host: {{n}} bots from {{file}}", { n: list.dirs.length, file: args.listFile }));
+  hostLogger.info(
+    t("Bot host: {{count, number}} bots from {{file}}", { count: list.dirs.length, file: args.listFile }),
+  );
   host.start();
   await Promise.race([host.finished, failed]);
   stopListening();

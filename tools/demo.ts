@@ -50,9 +50,12 @@ async function demo(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     io.stdout.write(
       `${[
         t("Usage: npm run demo -- [-bots=N] [options]"),
-        t("Starts {{n}} bots in the background and a supervisor in the foreground on this computer's group.", {
-          n: DEFAULT_BOTS,
-        }),
+        t(
+          "Starts {{count, number}} bots in the background and a supervisor in the foreground on this computer's group.",
+          {
+            count: DEFAULT_BOTS,
+          },
+        ),
         t("The group port is a free one unless -chanPort=N is given; uploads go to the run's uploads folder."),
         t(
           "Configuration options (-chanPort=N, -lang=fr, ...) go to both; others (-quiet, -uploadDir=DIR) to the supervisor.",
@@ -140,11 +143,14 @@ async function demo(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     ].join(" ");
     io.stdout.write(
       `${[
-        t("Demo: {{n}} bots join group {{group}} on this computer; their logs are {{logs}} while the demo runs.", {
-          n: count,
-          group,
-          logs: join(runDir, "DemoBotN", OUTPUT_FILE),
-        }),
+        t(
+          "Demo: {{count, number}} bots join group {{group}} on this computer; their logs are {{logs}} while the demo runs.",
+          {
+            count,
+            group,
+            logs: join(runDir, "DemoBotN", OUTPUT_FILE),
+          },
+        ),
         t("Uploads are saved in {{dir}}", { dir: uploadDir }),
         t("To watch from another terminal: {{command}}", { command: watch }),
         t(

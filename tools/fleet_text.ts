@@ -20,8 +20,8 @@ export function endingText(e: Ending): string {
 /** One line: how many bots were started and how they ended. */
 export function tallyLine(started: number, tally: Record<Ending, number>): string {
   return t(
-    "{{started}} bots started: {{lifespan}} lifespan, {{killed}} killed, {{signalled}} signalled, {{crashed}} crashed, {{forced}} forced",
-    { started, ...tally },
+    "{{count, number}} bots started: {{lifespan}} lifespan, {{killed}} killed, {{signalled}} signalled, {{crashed}} crashed, {{forced}} forced",
+    { count: started, ...tally },
   );
 }
 

@@ -129,8 +129,8 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
   try {
     const { fleet, runDir } = run;
     run.stopOnSignals(() =>
-      t("Stopping {{n}} bots (again to kill them at once)...", {
-        n: fleet.running.reduce((n, p) => n + p.bots.length, 0),
+      t("Stopping {{count, number}} bots (again to kill them at once)...", {
+        count: fleet.running.reduce((n, p) => n + p.bots.length, 0),
       }),
     );
 
@@ -149,9 +149,9 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
     io.stdout.write(
       `${
         fleet.perProcess === 1
-          ? t("Starting {{n}} bots in {{dir}}...", { n: count, dir: runDir })
-          : t("Starting {{n}} bots in {{dir}}, {{per}} per process in {{hosts}} bot hosts...", {
-              n: count,
+          ? t("Starting {{count, number}} bots in {{dir}}...", { count, dir: runDir })
+          : t("Starting {{count, number}} bots in {{dir}}, {{per}} per process in {{hosts}} bot hosts...", {
+              count,
               dir: runDir,
               per: fleet.perProcess,
               hosts: fleet.processes.length,
@@ -164,7 +164,7 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
       if (bar) bar.increment(p.bots.length);
       else if (p.listFile)
         io.stdout.write(
-          `${t("Host #{{i}} with {{n}} bots, log {{log}} (pid {{pid}})", { i: p.index, n: p.bots.length, log: p.outFile, pid: p.pid })}\n`,
+          `${t("Host #{{i}} with {{count, number}} bots, log {{log}} (pid {{pid}})", { i: p.index, count: p.bots.length, log: p.outFile, pid: p.pid })}\n`,
         );
       else io.stdout.write(`${t("Bot #{{i}} in {{dir}} (pid {{pid}})", { i: p.index, dir: p.dir, pid: p.pid })}\n`);
     });
@@ -180,7 +180,7 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
           ? join(runDir, `${botDirName("Bot", count, count).replace(/\d/g, "N")}`, OUTPUT_FILE)
           : join(runDir, "HostN.out");
       io.stdout.write(
-        `${t("{{n}} bots running; output in {{pattern}}. Ctrl-C stops them all.", { n: fleet.started, pattern })}\n`,
+        `${t("{{count, number}} bots running; output in {{pattern}}. Ctrl-C stops them all.", { count: fleet.started, pattern })}\n`,
       );
     }
     await fleet.whenAllEnded();

@@ -93,3 +93,16 @@ describe("the supervisor's HELP in French", () => {
     expect(text).not.toMatch(/\b(dest|file|seconds|filters)\b/);
   });
 });
+
+describe("the tools' tally line", () => {
+  it("uses plural forms and numbers for the language", async () => {
+    const { tallyLine } = await import("../../tools/fleet_text.js");
+    const tally = { lifespan: 0, killed: 1, signalled: 0, crashed: 0, forced: 0 };
+    expect(tallyLine(1, tally)).toBe("1 bot started: 0 lifespan, 1 killed, 0 signalled, 0 crashed, 0 forced");
+    expect(tallyLine(1200, tally)).toMatch(/^1,200 bots started: /);
+    initI18n("fr");
+    expect(tallyLine(1, tally)).toMatch(/^1 bot lancé : /);
+    expect(tallyLine(3, tally)).toMatch(/^3 bots lancés : /);
+    expect(tallyLine(1200, tally)).toMatch(/^1\u202f200 bots lancés : /);
+  });
+});
