@@ -100,6 +100,27 @@ async function timeline(page: Page): Promise<string[]> {
   return page.$$eval("#timeline li", (lis) => lis.map((li) => li.textContent ?? ""));
 }
 
+describe("node supervisor -web, without a browser", { timeout: 60_000 }, () => {
+  it("a bad -web value is one clear line and exit 2; a taken port falls back to a free one, said on screen", async () => {
+    const bad = start(["-web=http"]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.out().trim().split("\n")).toEqual([
+      'supervisor: bad configuration web="http": a port from 0 to 65535, or nothing for 8422',
+    ]);
+    const chanPort = await freeUdpPort();
+    const first = await supervisor(chanPort, await freeTcpPort());
+    const taken = new URL(first.url).port;
+    const second = start([`-web=${taken}`, `-chanPort=${chanPort}`, `-filePort=${await freeTcpPort()}`, "-uploadDir="]);
+    const line = await until(
+      "the fallback warning",
+      () => /Web port (\d+) is taken: the page is on port (\d+)/.exec(second.out()) ?? undefined,
+    );
+    expect(line[1]).toBe(taken);
+    expect(line[2]).not.toBe(taken);
+    expect(second.out()).toMatch(new RegExp(`Web page: http://127\\.0\\.0\\.1:${line[2]}/\\?token=`));
+  });
+});
+
 describe.skipIf(NO_BROWSER !== undefined)(
   `web page in Chromium${NO_BROWSER ? ` (skipped: ${NO_BROWSER})` : ""}`,
   { timeout: 120_000 },
