@@ -8,7 +8,7 @@ import type { GroupChannel } from "../shared/channel.js";
 import type { Clock, TimerId } from "../shared/clock.js";
 import { formatBody, formatLine } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
-import { t } from "../shared/i18n.js";
+import { formatNumber as num, t } from "../shared/i18n.js";
 import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { Logger } from "../shared/log.js";
 import { ASIMOV, FRANKENSTEIN, UPLD, WILDCARD } from "../shared/protocol.js";
@@ -388,8 +388,8 @@ export class Supervisor {
         text: t("Upload from {{who}}: {{status}} ({{lines}} lines, {{bytes}} bytes)", {
           who,
           status: printable(u.status),
-          lines: u.lines,
-          bytes: u.bytes,
+          lines: num(u.lines),
+          bytes: num(u.bytes),
         }),
         status: u.code,
         data,
@@ -406,8 +406,8 @@ export class Supervisor {
         this.view.show({
           kind: "upload",
           text: t("(… {{more}} more lines not shown, {{bytes}} bytes in all)", {
-            more: u.lines - lines.length,
-            bytes: u.bytes,
+            more: num(u.lines - lines.length),
+            bytes: num(u.bytes),
           }),
           more: true,
         });
@@ -483,11 +483,11 @@ export class Supervisor {
         t(
           "Done: {{refused}} lines refused; uploads asked {{asked}}, received {{received}}, with an error status {{failed}}, missing {{missing}}",
           {
-            refused: this.refusedLines,
-            asked: tt.uploadsAsked,
-            received: tt.uploaded,
-            failed: tt.uploadsFailed,
-            missing: tt.uploadsMissing,
+            refused: num(this.refusedLines),
+            asked: num(tt.uploadsAsked),
+            received: num(tt.uploaded),
+            failed: num(tt.uploadsFailed),
+            missing: num(tt.uploadsMissing),
           },
         ),
         { tally: { refusedLines: this.refusedLines, ...tt, refusedConnections: { ...this.refusals } } },
@@ -537,18 +537,19 @@ export function reportLine(r: RequestReport): { text: string; data: Record<strin
         return {
           text: ok
             ? t("PING {{dest}}: answered", { dest })
-            : t("PING {{dest}}: no answer after {{seconds}} s", { dest, seconds }),
+            : t("PING {{dest}}: no answer after {{seconds}} s", { dest, seconds: num(seconds) }),
           data,
         };
       case "KILL":
         return {
           text: ok
             ? t("KILL {{dest}}: left", { dest })
-            : t("KILL {{dest}}: no EXIT after {{seconds}} s", { dest, seconds }),
+            : t("KILL {{dest}}: no EXIT after {{seconds}} s", { dest, seconds: num(seconds) }),
           data,
         };
       case "UPLD": {
-        if (!ok) return { text: t("UPLD {{dest}}: no upload after {{seconds}} s", { dest, seconds }), data };
+        if (!ok)
+          return { text: t("UPLD {{dest}}: no upload after {{seconds}} s", { dest, seconds: num(seconds) }), data };
         const code = q.failed.get(dest);
         data.failed = Object.fromEntries(q.failed);
         return {
@@ -563,23 +564,30 @@ export function reportLine(r: RequestReport): { text: string; data: Record<strin
   const parts: string[] = [];
   switch (q.opcode) {
     case "PING":
-      parts.push(t("PING *: {{answered}} of {{expected}} answered", { answered, expected }));
+      parts.push(
+        t("PING *: {{answered}} of {{expected}} answered", { answered: num(answered), expected: num(expected) }),
+      );
       break;
     case "KILL":
-      parts.push(t("KILL *: {{answered}} of {{expected}} left", { answered, expected }));
+      parts.push(t("KILL *: {{answered}} of {{expected}} left", { answered: num(answered), expected: num(expected) }));
       break;
     case "UPLD": {
       let failed = 0;
       for (const id of q.failed.keys()) if (q.expected.has(id)) failed++;
       data.failed = Object.fromEntries([...q.failed].slice(0, 100));
-      parts.push(t("UPLD *: {{uploaded}} of {{expected}} uploaded", { uploaded: answered - failed, expected }));
-      if (failed > 0) parts.push(t("{{failed}} with an error status", { failed }));
+      parts.push(
+        t("UPLD *: {{uploaded}} of {{expected}} uploaded", {
+          uploaded: num(answered - failed),
+          expected: num(expected),
+        }),
+      );
+      if (failed > 0) parts.push(t("{{failed}} with an error status", { failed: num(failed) }));
       break;
     }
   }
   if (r.missing.length > 0) parts.push(t("missing: {{ids}}", { ids: some(r.missing) }));
-  if (q.gone.size > 0) parts.push(t("{{gone}} left before answering", { gone: q.gone.size }));
-  if (q.extra > 0) parts.push(t("{{extra}} more from bots not heard before", { extra: q.extra }));
+  if (q.gone.size > 0) parts.push(t("{{gone}} left before answering", { gone: num(q.gone.size) }));
+  if (q.extra > 0) parts.push(t("{{extra}} more from bots not heard before", { extra: num(q.extra) }));
   return { text: parts.join("; "), data };
 }
 
@@ -646,19 +654,19 @@ export function rosterLines(members: readonly Member[], now: number, opts: WhoOp
     t(
       "Members: {{members}}; bots {{bots}} (Asimov {{asimov}}, Frankenstein {{frankenstein}}, unknown {{unknown}}); supervisors {{supervisors}}; ours {{ours}}, original {{original}}",
       {
-        members: members.length,
-        bots: c.bots,
-        asimov: c.asimov,
-        frankenstein: c.frankenstein,
-        unknown: c.unknown,
-        supervisors: members.length - c.bots,
-        ours: c.ours,
-        original: members.length - c.ours,
+        members: num(members.length),
+        bots: num(c.bots),
+        asimov: num(c.asimov),
+        frankenstein: num(c.frankenstein),
+        unknown: num(c.unknown),
+        supervisors: num(members.length - c.bots),
+        ours: num(c.ours),
+        original: num(members.length - c.ours),
       },
     ),
   );
   const shown = filtered(opts.filter) ? members.filter((m) => passes(m, opts.filter)) : members;
-  if (filtered(opts.filter)) out.push(t("Matching: {{matching}}", { matching: shown.length }));
+  if (filtered(opts.filter)) out.push(t("Matching: {{matching}}", { matching: num(shown.length) }));
   if (shown.length === 0) return [...out, ...refused];
   const keys = opts.keys;
   const maxRows = opts.maxRows ?? 50;
@@ -700,7 +708,7 @@ export function rosterLines(members: readonly Member[], now: number, opts: WhoOp
   if (shown.length > maxRows) {
     out.push(
       t("… and {{more}} more: narrow the list with filters (WHO frankenstein, WHO 8C*, WHO original)", {
-        more: shown.length - maxRows,
+        more: num(shown.length - maxRows),
       }),
     );
   }

@@ -17,7 +17,7 @@
 import type { Clock, TimerId } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
-import { t } from "../shared/i18n.js";
+import { formatNumber as num, t } from "../shared/i18n.js";
 import { AGED_OUT, EXIT_UNTAGGED, type LeaveReason, type SeenState } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
 import type { Roster, RosterEvent } from "./roster.js";
@@ -182,7 +182,7 @@ export class TrafficView {
         kind: "notice",
         text: t(
           "{{rate}} messages/s: too many to print one by one. Showing a summary each second; events, replies, uploads and errors are still printed",
-          { rate },
+          { rate: num(rate) },
         ),
         data: { summary: "on", rate },
       });
@@ -192,7 +192,7 @@ export class TrafficView {
         this.summary = false;
         this.show({
           kind: "notice",
-          text: t("{{rate}} messages/s: printing every message again", { rate }),
+          text: t("{{rate}} messages/s: printing every message again", { rate: num(rate) }),
           data: { summary: "off", rate },
         });
       }
@@ -218,12 +218,14 @@ export class TrafficView {
       text: t(
         "Members {{members}} (+{{joins}} −{{leaves}}), {{rate}} msg/s: {{opcodes}}; Asimov {{asimov}}, Frankenstein {{frankenstein}}, unknown {{unknown}}",
         {
-          members: this.opts.roster.size,
-          joins: this.joins,
-          leaves: this.leaves,
-          rate,
-          opcodes: ops.map(([op, n]) => `${printable(op)} ${n}`).join(", ") || "-",
-          ...states,
+          members: num(this.opts.roster.size),
+          joins: num(this.joins),
+          leaves: num(this.leaves),
+          rate: num(rate),
+          opcodes: ops.map(([op, n]) => `${printable(op)} ${num(n)}`).join(", ") || "-",
+          asimov: num(states.asimov),
+          frankenstein: num(states.frankenstein),
+          unknown: num(states.unknown),
         },
       ),
       data: {

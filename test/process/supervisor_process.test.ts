@@ -203,7 +203,9 @@ describe("supervisor process", { timeout: 90_000 }, () => {
     expect(out).not.toMatch(/ BEAT \* /);
     for (const id of ids) {
       const head = content(id).split("\n").slice(0, 200).join("\n");
-      expect(out).toContain(`${head}\n(… 1801 more lines not shown, ${Buffer.byteLength(content(id))} bytes in all)`);
+      expect(out).toContain(
+        `${head}\n(… 1,801 more lines not shown, ${Buffer.byteLength(content(id)).toLocaleString("en")} bytes in all)`,
+      );
       expect(readFileSync(join(sup.dir, "uploads", `${id}_results.data`), "utf8")).toBe(content(id));
     }
   });

@@ -752,7 +752,9 @@ describe("long uploads", () => {
     s.sup.onUpload({ ...uploadOf("200 AAAA0001:results.data", `${body}\n`), savedAs: "uploads/x" });
     const shown = s.texts("upload");
     expect(shown).toHaveLength(200 + 2);
-    expect(shown.at(-2)).toBe(`(… 100 more lines not shown, ${26 + Buffer.byteLength(body) + 1} bytes in all)`);
+    expect(shown.at(-2)).toBe(
+      `(… 100 more lines not shown, ${(26 + Buffer.byteLength(body) + 1).toLocaleString("en")} bytes in all)`,
+    );
     expect(shown.at(-1)).toBe("(saved as uploads/x)");
   });
 });
@@ -805,10 +807,10 @@ describe("WHO at scale", () => {
     await s.sup.run("WHO", false);
     const who = s.texts("reply");
     expect(who[0]).toBe(
-      "Members: 2000; bots 2000 (Asimov 1800, Frankenstein 200, unknown 0); supervisors 0; ours 2000, original 0",
+      "Members: 2,000; bots 2,000 (Asimov 1,800, Frankenstein 200, unknown 0); supervisors 0; ours 2,000, original 0",
     );
     expect(who).toHaveLength(1 + 1 + 5 + 1);
-    expect(who.at(-1)).toBe("… and 1995 more: narrow the list with filters (WHO frankenstein, WHO 8C*, WHO original)");
+    expect(who.at(-1)).toBe("… and 1,995 more: narrow the list with filters (WHO frankenstein, WHO 8C*, WHO original)");
     s.lines.length = 0;
     await s.sup.run("WHO frankenstein 1000000*", false);
     expect(s.texts("reply")[1]).toBe("Matching: 2");
