@@ -135,7 +135,9 @@ async function runChannel(n: number, signed = false): Promise<RunResult> {
   await Promise.all([rxT.ready(), txT.ready()]);
   const ring = Keyring.of(Buffer.alloc(32, 0x5e));
   const auth = () => (signed ? new GroupAuth({ ring }) : undefined);
-  const rx = new Channel(rxT, { id: "ACCE0001", auth: auth() });
+  // One source sending as fast as it can is what the per-source read budget stops (channel.ts);
+  // this measures the channel's own cost, so the receiver has no budget.
+  const rx = new Channel(rxT, { id: "ACCE0001", auth: auth(), sourceRate: 0 });
   const tx = new Channel(txT, { id: "5E4D0001", auth: auth() });
   const got: Arrivals = { received: 0, lastAt: performance.now() };
   rx.on("message", (m) => {
