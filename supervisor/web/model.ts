@@ -103,6 +103,7 @@ export class WebModel {
   private rosterVersion = 0;
   private timelineN = 0;
   private uploadN = 0;
+  private refusedUploads = 0;
   private readonly history: Ring<SeriesPoint>;
   private readonly timeline: Ring<TimelineEntry>;
   private readonly uploads: Ring<StoredUpload>;
@@ -155,6 +156,11 @@ export class WebModel {
         this.addTimeline({ kind: "collision", id, by: printable(n.source.address) });
         return;
     }
+  }
+
+  /** An upload connection the upload server refused. */
+  uploadRefused(): void {
+    this.refusedUploads++;
   }
 
   upload(u: Upload): void {
@@ -253,6 +259,7 @@ export class WebModel {
       point,
       counts,
       uploadsInProgress: cur.uploadsInProgress,
+      uploadsRefused: this.refusedUploads,
       timeline: this.pendingTimeline.slice(-BATCH_TIMELINE),
       uploads: this.pendingUploads,
       rosterVersion: this.rosterVersion,
@@ -273,6 +280,7 @@ export class WebModel {
       uploads: this.uploads.all().map((u) => u.summary),
       counts: this.counts(),
       uploadsInProgress: this.opts.counters().uploadsInProgress,
+      uploadsRefused: this.refusedUploads,
       rosterVersion: this.rosterVersion,
     };
   }

@@ -57,7 +57,9 @@ export async function startWebView(o: WebViewOptions): Promise<WebView> {
     if (opcode === KILL) model.kill(dest, channel.id);
   });
   const onUpload = (u: Parameters<WebModel["upload"]>[0]) => model.upload(u);
+  const onRefused = () => model.uploadRefused();
   o.uploads.on("upload", onUpload);
+  o.uploads.on("refused", onRefused);
   const server = new WebServer({
     host: o.host,
     port: o.port,
@@ -77,6 +79,7 @@ export async function startWebView(o: WebViewOptions): Promise<WebView> {
     unRoster();
     unSent();
     o.uploads.off("upload", onUpload);
+    o.uploads.off("refused", onRefused);
     throw e;
   }
   return {
@@ -88,6 +91,7 @@ export async function startWebView(o: WebViewOptions): Promise<WebView> {
       unRoster();
       unSent();
       o.uploads.off("upload", onUpload);
+      o.uploads.off("refused", onRefused);
       await server.close();
     },
   };

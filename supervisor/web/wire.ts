@@ -87,6 +87,8 @@ export interface Batch {
   point: SeriesPoint;
   counts: StateCounts;
   uploadsInProgress: number;
+  /** Upload connections refused so far (nobody asked, busy, no status line...). */
+  uploadsRefused: number;
   timeline: TimelineEntry[];
   uploads: UploadSummary[];
   /** Changes whenever the roster may have changed: the page re-asks for its rows. */
@@ -102,6 +104,7 @@ export interface Snapshot {
   uploads: UploadSummary[];
   counts: StateCounts;
   uploadsInProgress: number;
+  uploadsRefused: number;
   rosterVersion: number;
 }
 

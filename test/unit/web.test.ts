@@ -405,6 +405,18 @@ describe("web server", () => {
     }
   });
 
+  it("counts the uploads received and refused by the upload server", async () => {
+    const w = await serve();
+    const emitter = w.uploads as unknown as import("node:events").EventEmitter;
+    emitter.emit("refused", { from: { address: "127.0.0.9", port: 1 }, reason: "unexpected" });
+    emitter.emit("upload", upload());
+    const b = view?.model.flush();
+    expect(b?.uploadsRefused).toBe(1);
+    expect(b?.uploads.map((u) => u.botId)).toEqual(["3F2A91BC"]);
+    const r = await http(w.port, `/api/uploads/1?token=${w.token}`);
+    expect(JSON.parse(r.body).lines).toEqual(["200 3F2A91BC:results.data", "line one"]);
+  });
+
   it("limits the number of open streams", async () => {
     const w = await serve();
     const reqs = Array.from({ length: 8 }, () => events(w.port, w.token, () => {}));

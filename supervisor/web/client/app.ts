@@ -222,7 +222,7 @@ function cardLabel(key: string): string {
   }
 }
 
-function showCounts(c: StateCounts, inProgress: number, point: SeriesPoint | undefined): void {
+function showCounts(c: StateCounts, inProgress: number, refused: number, point: SeriesPoint | undefined): void {
   for (const [key] of CARD_KEYS) {
     const el = cardValues.get(key);
     if (!el) continue;
@@ -230,9 +230,10 @@ function showCounts(c: StateCounts, inProgress: number, point: SeriesPoint | und
     else if (key === "uploads") el.textContent = num(inProgress);
     else el.textContent = num(c[key]);
   }
-  $("uploadstate").textContent = t("{{running}} in progress, {{done}} received", {
+  $("uploadstate").textContent = t("{{running}} in progress, {{done}} received, {{refused}} refused", {
     running: inProgress,
     done: uploadsDone,
+    refused,
   });
 }
 
@@ -623,7 +624,7 @@ function applyHello(h: Hello): void {
   uploadsSeen.clear();
   uploadsDone = 0;
   addUploads(h.uploads);
-  showCounts(h.counts, h.uploadsInProgress, history_[history_.length - 1]);
+  showCounts(h.counts, h.uploadsInProgress, h.uploadsRefused, history_[history_.length - 1]);
   redrawCharts();
   rosterVersion = h.rosterVersion;
   void fetchRoster();
@@ -635,7 +636,7 @@ function applyBatch(b: Batch): void {
   if (history_.length > HISTORY_MAX) history_.splice(0, history_.length - HISTORY_MAX);
   addTimeline(b.timeline);
   addUploads(b.uploads);
-  showCounts(b.counts, b.uploadsInProgress, b.point);
+  showCounts(b.counts, b.uploadsInProgress, b.uploadsRefused, b.point);
   redrawCharts();
   rosterVersion = b.rosterVersion;
   maybeRefreshRoster();
