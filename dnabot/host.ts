@@ -18,6 +18,7 @@ import type { ChannelEvents, ChannelStats, GroupChannel } from "../shared/channe
 import type { Clock } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
 import type { Config } from "../shared/config.js";
+import { printable } from "../shared/escape.js";
 import { t } from "../shared/i18n.js";
 import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { ExitReason } from "../shared/protocol.js";
@@ -180,7 +181,7 @@ export class BotHost {
     this.dispatcher.route(msg, (ch) => ch.deliver(msg, source));
   };
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
-    this.opts.logger.debug({ reason, text, from: source.address }, t("invalid datagram dropped"));
+    this.opts.logger.debug({ reason, text: printable(text), from: source.address }, t("invalid datagram dropped"));
   };
   private readonly onWarning = (err: Error): void => {
     this.opts.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
@@ -192,7 +193,7 @@ export class BotHost {
   private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
     this.refusedByReason[reason] = (this.refusedByReason[reason] ?? 0) + 1;
     this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
-    this.opts.logger.debug({ reason, text, from: source.address }, t("refused datagram dropped"));
+    this.opts.logger.debug({ reason, text: printable(text), from: source.address }, t("refused datagram dropped"));
     if (this.opts.clock.now() - this.refusedReportedAt >= REFUSED_REPORT_MS) this.reportRefused();
   };
   private reportRefused(): void {

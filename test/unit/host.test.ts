@@ -222,6 +222,17 @@ describe("bot host", () => {
     expect(w.lines.some((l) => l.bot === quiet.id && l.msg.includes(`${taken} is now ${quiet.id}`))).toBe(true);
   });
 
+  it("drops a malformed datagram once for the host, logging its text escaped", async () => {
+    const w = setup(3);
+    await startAll(w);
+    w.net.endpoint("127.0.0.6").send(Buffer.from("\u001b[2J\r- 0BADBEEF left"));
+    await run(w, 10);
+    const dropped = w.lines.filter((l) => l.msg === "invalid datagram dropped");
+    expect(dropped).toHaveLength(1);
+    expect((dropped[0] as LogLine & { text: string }).text).toBe("\\x1b[2J\\r- 0BADBEEF left");
+    expect(w.host.members.every((b) => b.channel.stats.received === 0)).toBe(true);
+  });
+
   it("a rename never takes another local bot's id", () => {
     const d = new Dispatcher<string>();
     d.add("AAAAAAAA", "a");
