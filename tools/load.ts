@@ -22,7 +22,7 @@ import type { ProgramIO } from "../shared/cli.js";
 import { t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
 import { isSupervisorId } from "../shared/protocol.js";
-import { defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
+import { defaultGraceSeconds, defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
 import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { htmlTargetProblem, loadReportHtml, writeNewFile } from "./load_html.js";

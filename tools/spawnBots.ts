@@ -12,6 +12,7 @@ import type { ProgramIO } from "../shared/cli.js";
 import { t } from "../shared/i18n.js";
 import {
   botDirName,
+  defaultGraceSeconds,
   defaultPerProcess,
   HOST_BOTS,
   nodeBotCommand,
@@ -38,7 +39,7 @@ function usage(env: NodeJS.ProcessEnv): string {
     "",
     `  -y             ${t("do not wait {{n}} seconds before starting more than {{many}} bots", { n: UNDO_SECONDS, many: MANY })}`,
     `  -tail          ${t("also print every bot's output here, each line prefixed with the bot's id")}`,
-    `  -grace=S       ${t("seconds a bot gets to leave after SIGTERM before SIGKILL [5]")}`,
+    `  -grace=S       ${t("seconds a bot gets to leave after SIGTERM before SIGKILL [5; a host: 10 and 2 ms per bot]")}`,
     `  -perProcess=K  ${t("bots per process: 1 runs each bot as its own program; more packs them into bot hosts [1 up to {{above}} bots, then up to {{host}} per host]", { above: PACK_ABOVE, host: HOST_BOTS })}`,
     `  -help          ${t("print this help and exit")}`,
     "",
@@ -76,9 +77,9 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
       2,
     );
   }
-  const graceText = args.values.get("grace") ?? "5";
-  const grace = Number(graceText);
-  if (!Number.isFinite(grace) || grace < 0 || graceText.trim() === "") {
+  const graceText = args.values.get("grace");
+  const grace = graceText === undefined ? undefined : Number(graceText);
+  if (graceText !== undefined && (!Number.isFinite(grace) || grace! < 0 || graceText.trim() === "")) {
     throw new ToolExit(
       t("{{prog}}: -grace must be a number of seconds, not {{value}}", { prog: PROG, value: graceText }),
       2,
@@ -120,7 +121,7 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
       command: () => nodeBotCommand(repo, botArgs),
       hostCommand: (list) => nodeBotCommand(repo, [`-hostList=${list}`, ...botArgs]),
       tail: args.flags.has("tail"),
-      graceMs: grace * 1000,
+      graceMs: (grace ?? defaultGraceSeconds(perProcess)) * 1000,
     },
     "keep",
     io,

@@ -8,6 +8,7 @@ import {
   BotFleet,
   botDirName,
   classifyEnding,
+  defaultGraceSeconds,
   defaultPerProcess,
   detectBotId,
   FleetError,
@@ -127,6 +128,11 @@ describe("packing bots into processes", () => {
     // One bot more than a host holds: two hosts of about half each, not a full one and one bot.
     expect(defaultPerProcess(HOST_BOTS + 1)).toBe(Math.ceil((HOST_BOTS + 1) / 2));
     expect(Math.ceil(20_000 / defaultPerProcess(20_000))).toBe(2);
+  });
+
+  it("gives a host more time to stop its bots than a bot of its own", () => {
+    expect(defaultGraceSeconds(1)).toBe(5);
+    expect(defaultGraceSeconds(10_000)).toBe(30);
   });
 
   it("splits bots evenly, every bot exactly once, in order", () => {
