@@ -163,7 +163,8 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
       hostCommand: (list) => nodeBotCommand(repo, [`-hostList=${list}`, ...botArgs]),
       // The original's bots leave cleanly on Ctrl-C (KeyboardInterrupt), not on SIGTERM.
       stopSignal: pythonDir !== undefined ? "SIGINT" : "SIGTERM",
-      graceMs: 10_000,
+      // A host's bots all leave (EXIT, linger) when it is stopped: more time for bigger hosts.
+      graceMs: Math.max(10, defaultGraceSeconds(perProcess)) * 1000,
     },
     // The bots' directories go at the end, unless a bot crashed: its output says why.
     "remove",
