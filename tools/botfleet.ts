@@ -124,10 +124,10 @@ export function nodeProgramCommand(repo: string, program: string, args: readonly
  * Bots per process when the user does not say (-perProcess): one process per bot up to
  * PACK_ABOVE bots (the most faithful picture of the original: every bot a program of its own),
  * then as few host processes as hold HOST_BOTS bots each. Every host reads and parses every
- * datagram of the group once, so the group's receive cost grows with the number of hosts, and
- * ids are unique within a host but collide between hosts; a Node process costs ~50 MB before any
- * bot, a hosted bot a small fraction of that. Measured (README): 10,000 bots in 5 hosts of 2,000
- * used 44 % of a core and 86 KB per bot with 970 renames, in 1 host 13 % and 37 KB with none.
+ * datagram of the group once, so the group's receive cost grows with the number of hosts; a
+ * Node process costs ~50 MB before any bot, a hosted bot a small fraction of that. Measured
+ * (README, "Many bots"): 10,000 bots in 5 hosts of 2,000 used 42 % of a core and 89 KB per bot,
+ * in 1 host 13 % and 37 KB.
  */
 export const PACK_ABOVE = 20;
 export const HOST_BOTS = 10_000;
