@@ -481,7 +481,7 @@ export class Supervisor {
     if (tt.uploadsAsked > 0 || this.refusedLines > 0) {
       this.reply(
         t(
-          "Done: {{refused}} lines refused; uploads asked {{asked}}, received {{received}}, with an error status {{failed}}, missing {{missing}}",
+          "Done. Lines refused: {{refused}}; uploads asked: {{asked}}, received: {{received}}, with an error status: {{failed}}, missing: {{missing}}",
           {
             refused: num(this.refusedLines),
             asked: num(tt.uploadsAsked),
@@ -581,12 +581,12 @@ export function reportLine(r: RequestReport): { text: string; data: Record<strin
           expected: num(expected),
         }),
       );
-      if (failed > 0) parts.push(t("{{failed}} with an error status", { failed: num(failed) }));
+      if (failed > 0) parts.push(t("with an error status: {{failed}}", { failed: num(failed) }));
       break;
     }
   }
   if (r.missing.length > 0) parts.push(t("missing: {{ids}}", { ids: some(r.missing) }));
-  if (q.gone.size > 0) parts.push(t("{{gone}} left before answering", { gone: num(q.gone.size) }));
+  if (q.gone.size > 0) parts.push(t("left before answering: {{gone}}", { gone: num(q.gone.size) }));
   if (q.extra > 0) parts.push(t("{{extra}} more from bots not heard before", { extra: num(q.extra) }));
   return { text: parts.join("; "), data };
 }

@@ -678,7 +678,7 @@ describe("commands report their answers", () => {
     expect(await code).toBe(EXIT_UPLOAD_MISSING);
     expect(s.texts("reply")).toEqual([
       "UPLD AAAA0001: no upload after 2.5 s",
-      "Done: 0 lines refused; uploads asked 1, received 0, with an error status 0, missing 1",
+      "Done. Lines refused: 0; uploads asked: 1, received: 0, with an error status: 0, missing: 1",
     ]);
   });
 
@@ -701,7 +701,7 @@ describe("commands report their answers", () => {
     const code = s.sup.settle(60_000);
     await s.clock.run(3000);
     expect(await code).toBe(EXIT_UPLOAD_MISSING);
-    expect(s.texts("reply")).toContain("UPLD *: 1 of 3 uploaded; 1 with an error status; missing: CCCC0003");
+    expect(s.texts("reply")).toContain("UPLD *: 1 of 3 uploaded; with an error status: 1; missing: CCCC0003");
     expect(s.sup.requests.totals).toMatchObject({ uploadsAsked: 3, uploaded: 1, uploadsFailed: 1, uploadsMissing: 1 });
   });
 
