@@ -15,7 +15,7 @@
  * under attack crashed.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -399,6 +399,8 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
     if (a.kind === "bigupload") {
       const line = `${"x".repeat(99)}\n`;
       writeFileSync(join(dir, "bot1", "big.data"), line.repeat(BIG_UPLOAD_BYTES / 100));
+      // Whichever bot is heard first is asked: every bot holds the file (hard links, one copy on disk).
+      for (let i = 2; i <= botCount; i++) linkSync(join(dir, "bot1", "big.data"), join(dir, `bot${i}`, "big.data"));
     }
     // Warm-up: every bot heard, then two more heartbeats.
     const l = listener;
