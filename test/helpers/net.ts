@@ -32,17 +32,3 @@ export function sweepTempDirs(): void {
 
 /** Repository root (tests run from it). */
 export const REPO = join(import.meta.dirname, "..", "..");
-
-/**
- * Poll until f() returns something other than undefined or false, and return it. The limit only
- * stops a broken test (it throws naming what was awaited); it measures nothing.
- */
-export async function until<T>(what: string, f: () => T | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

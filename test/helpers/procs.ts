@@ -68,15 +68,6 @@ export function processesUnder(dir: string): number[] {
   return pids;
 }
 
-export async function waitFor(cond: () => boolean, ms: number, stepMs = 50): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return cond();
-}
-
 /** The distinct senders of messages with this opcode. */
 export function senders(messages: readonly ChanMessage[], opcode?: string): Set<string> {
   return new Set(messages.filter((m) => !opcode || m.opcode === opcode).map((m) => m.sender));

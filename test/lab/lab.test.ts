@@ -24,6 +24,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { generateKey } from "../../shared/keys/keyring.js";
 import { downAll, Lab, type LabProcess, labUnavailable } from "../helpers/lab.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 const UNAVAILABLE = labUnavailable();
 const LOSS_PCT = 20;
@@ -124,15 +125,6 @@ function leftAfterKill(sup: LabProcess, id: string): { reason: string } | undefi
   return undefined;
 }
 
-async function until(cond: () => boolean, ms: number, stepMs = 100): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return cond();
-}
-
 interface RunOptions {
   family: 4 | 6;
   reliable: boolean;
@@ -180,7 +172,8 @@ async function labRun(lab: Lab, o: RunOptions): Promise<RunResult> {
    *  no command to arrive); otherwise a lost command may stop it, after a shorter wait. */
   const must = async (what: string, cond: () => boolean, ms: number, always = false): Promise<boolean> => {
     const required = o.reliable || always;
-    const ok = await until(cond, required ? ms : Math.min(ms, LOSSY_STEP_MS));
+    const limit = required ? ms : Math.min(ms, LOSSY_STEP_MS);
+    const ok = (await until(what, cond, { ms: limit, step: 100, orUndefined: true })) !== undefined;
     if (!ok && required) throw new Error(`lab run (IPv${o.family}): timed out waiting for ${what}`);
     return ok;
   };

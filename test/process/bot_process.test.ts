@@ -11,7 +11,8 @@ import { Channel } from "../../shared/channel.js";
 import { bodyOf, type ChanMessage } from "../../shared/codec.js";
 import { loadConfig } from "../../shared/config.js";
 import { udpTransportFor } from "../../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freeTcpPort, tempDir } from "../helpers/net.js";
-import { listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
+import { listen, processesUnder, runTool, senders } from "../helpers/procs.js";
+import { until } from "../helpers/until.js";
 
 describe("demo", () => {
   const cleanups: (() => unknown)[] = [];
@@ -25,7 +26,11 @@ describe("demo", () => {
 
     // The screen says how to watch from another terminal, and where the uploads go.
     const hint = /node supervisor -chanPort=(\d+)/;
-    expect(await waitFor(() => hint.test(run.output()), 10_000), run.output()).toBe(true);
+    await until(
+      () => `the hint: ${run.output()}`,
+      () => hint.test(run.output()),
+      10_000,
+    );
     const port = Number(hint.exec(run.output())![1]);
     expect(port).not.toBe(8421);
     const uploads = /Uploads are saved in (\S+)/.exec(run.output())![1]!;
@@ -35,18 +40,28 @@ describe("demo", () => {
 
     const group = await listen(port);
     cleanups.push(group.close);
-    expect(await waitFor(() => senders(group.messages, "BEAT").size === 2, 20_000), run.output()).toBe(true);
+    await until(
+      () => `BEATs of 2 bots: ${run.output()}`,
+      () => senders(group.messages, "BEAT").size === 2,
+      20_000,
+    );
     const [first, second] = [...senders(group.messages, "BEAT")];
 
     run.child.stdin?.write(`UPLD ${first}\n`);
-    expect(await waitFor(() => existsSync(uploads) && readdirSync(uploads).length > 0, 15_000), run.output()).toBe(
-      true,
+    await until(
+      () => `an upload in ${uploads}: ${run.output()}`,
+      () => existsSync(uploads) && readdirSync(uploads).length > 0,
+      15_000,
     );
     expect(readdirSync(uploads)[0]).toContain(first!);
 
     // KILL one: it ends (255), keeps its directory and output, and a new bot comes in DemoBot3.
     run.child.stdin?.write(`KILL ${second}\n`);
-    expect(await waitFor(() => senders(group.messages, "BEAT").size === 3, 25_000), run.output()).toBe(true);
+    await until(
+      () => `BEATs of 3 bots: ${run.output()}`,
+      () => senders(group.messages, "BEAT").size === 3,
+      25_000,
+    );
     const bots = join(tmp.dir, runDir!);
     expect(readdirSync(bots).sort()).toEqual(["DemoBot1", "DemoBot2", "DemoBot3", "uploads"]);
     const outs = ["DemoBot1", "DemoBot2"].map((d) => readFileSync(join(bots, d, "bot.out"), "utf8"));
@@ -57,7 +72,7 @@ describe("demo", () => {
     const out = run.output();
     expect(code, out).toBe(0);
     expect(out).toMatch(/3 bots started: 0 lifespan, 1 killed, 2 signalled, 0 crashed, 0 forced/);
-    expect(await waitFor(() => senders(group.messages, "EXIT").size === 3, 2000)).toBe(true);
+    await until("EXITs of 3 bots", () => senders(group.messages, "EXIT").size === 3, 2000);
     // The bots' directories were the run's own and are gone; the uploads stay, named on screen.
     expect(readdirSync(bots)).toEqual(["uploads"]);
     expect(out).toContain(`The uploads stay in ${uploads}`);

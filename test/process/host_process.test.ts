@@ -7,8 +7,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
 import { alive, listen } from "../helpers/procs.js";
+import { until } from "../helpers/until.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

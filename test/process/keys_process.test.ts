@@ -14,7 +14,8 @@ import { loadConfig } from "../../shared/config.js";
 import { GroupAuth } from "../../shared/keys/auth.js";
 import { generateKey, Keyring } from "../../shared/keys/keyring.js";
 import { udpTransportFor } from "../../shared/open.js";
-import { freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
+import { freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

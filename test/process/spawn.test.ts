@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
-import { alive, listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
+import { alive, listen, processesUnder, runTool, senders } from "../helpers/procs.js";
+import { until } from "../helpers/until.js";
 
 const SPAWN = "tools/bin/spawnBots.js";
 
@@ -86,7 +87,11 @@ describe("spawnBots", () => {
 
     const run = runTool(SPAWN, ["3", "-tail", ...args], tmp.dir);
     cleanups.push(() => run.child.kill("SIGKILL"));
-    expect(await waitFor(() => senders(group.messages, "BEAT").size === 3, 20_000), run.output()).toBe(true);
+    await until(
+      () => `BEATs of 3 bots: ${run.output()}`,
+      () => senders(group.messages, "BEAT").size === 3,
+      20_000,
+    );
     run.child.kill("SIGTERM");
     const { code } = await run.exited;
     const out = run.output();
@@ -94,7 +99,7 @@ describe("spawnBots", () => {
     expect(out).toMatch(/3 bots started: 0 lifespan, 0 killed, 3 signalled, 0 crashed, 0 forced/);
 
     // Each bot said goodbye, and -tail showed its lines under its own id.
-    await waitFor(() => senders(group.messages, "EXIT").size === 3, 2000);
+    await until("EXITs of 3 bots", () => senders(group.messages, "EXIT").size === 3, 2000);
     const exits = group.messages.filter((m) => m.opcode === "EXIT");
     expect(senders(exits)).toEqual(senders(group.messages, "BEAT"));
     for (const m of exits) {
@@ -112,14 +117,18 @@ describe("spawnBots", () => {
     cleanups.push(group.close);
 
     const run = runTool(SPAWN, ["2", ...args], tmp.dir);
-    expect(await waitFor(() => senders(group.messages, "BEAT").size === 2, 20_000), run.output()).toBe(true);
+    await until(
+      () => `BEATs of 2 bots: ${run.output()}`,
+      () => senders(group.messages, "BEAT").size === 2,
+      20_000,
+    );
     const pids = botPids(run.output());
     expect(pids).toHaveLength(2);
     run.child.kill("SIGKILL");
     await run.exited;
-    expect(await waitFor(() => pids.every((p) => !alive(p)), 10_000)).toBe(true);
+    await until("every bot process gone", () => pids.every((p) => !alive(p)), 10_000);
     // They left the group properly, not just vanished.
-    expect(await waitFor(() => senders(group.messages, "EXIT").size === 2, 2000)).toBe(true);
+    await until("EXITs of 2 bots", () => senders(group.messages, "EXIT").size === 2, 2000);
   });
 
   it("two runs at once each make their own directory and touch nothing they did not make", async () => {

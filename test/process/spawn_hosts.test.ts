@@ -8,7 +8,8 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
-import { listen, processesUnder, runTool, senders, waitFor } from "../helpers/procs.js";
+import { listen, processesUnder, runTool, senders } from "../helpers/procs.js";
+import { until } from "../helpers/until.js";
 
 const SPAWN = "tools/bin/spawnBots.js";
 
@@ -29,7 +30,11 @@ describe("spawnBots with bot hosts", () => {
 
     const run = runTool(SPAWN, ["4", "-perProcess=2", "-lifespan=60", ...common], tmp.dir);
     cleanups.push(() => run.child.kill("SIGKILL"));
-    expect(await waitFor(() => senders(group.messages, "BEAT").size === 4, 20_000), run.output()).toBe(true);
+    await until(
+      () => `BEATs of 4 bots: ${run.output()}`,
+      () => senders(group.messages, "BEAT").size === 4,
+      20_000,
+    );
     const ids = [...senders(group.messages, "BEAT")].sort();
     expect(run.output()).toMatch(/Starting 4 bots in \S+, 2 per process in 2 bot hosts/);
 
@@ -56,7 +61,7 @@ describe("spawnBots with bot hosts", () => {
     expect(readdirSync(join(supDir, "uploads")).sort()).toEqual(ids.map((id) => `${id}_results.data`));
 
     // The KILLed bot alone left, with reason killed; the others beat on.
-    expect(await waitFor(() => senders(group.messages, "EXIT").size === 1, 5000)).toBe(true);
+    await until("the KILLed bot's EXIT", () => senders(group.messages, "EXIT").size === 1, 5000);
     const exit = group.messages.find((m) => m.opcode === "EXIT")!;
     expect(exit.sender).toBe(ids[0]);
     expect(exit.tags.reason).toBe("killed");
@@ -66,7 +71,7 @@ describe("spawnBots with bot hosts", () => {
     const out = run.output();
     expect(code, out).toBe(0);
     expect(out).toMatch(/4 bots started: 0 lifespan, 1 killed, 3 signalled, 0 crashed, 0 forced/);
-    expect(await waitFor(() => senders(group.messages, "EXIT").size === 4, 3000)).toBe(true);
+    await until("EXITs of 4 bots", () => senders(group.messages, "EXIT").size === 4, 3000);
 
     // The run directory: each bot its own directory with its exit record, one log per host.
     const [runName] = readdirSync(tmp.dir).filter((e) => e.startsWith("mcastbots-spawnBots-"));

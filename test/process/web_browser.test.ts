@@ -13,7 +13,8 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { floodId, openFlood } from "../../tools/web_flood.js";
 import { launchBrowser, NO_BROWSER } from "../helpers/browser.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir, until } from "../helpers/net.js";
+import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 // Functions given to page.evaluate and waitForFunction run in the browser; this file compiles
 // without the DOM library, so the little of it they use is declared here.

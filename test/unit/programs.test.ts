@@ -16,7 +16,8 @@ import { channelOver } from "../../shared/open.js";
 import { TransportError } from "../../shared/transport.js";
 import { main as supervisor } from "../../supervisor/main.js";
 import { SUPERVISOR_KEYS } from "../../supervisor/options.js";
-import { freeTcpPort, tempDir, until } from "../helpers/net.js";
+import { freeTcpPort, tempDir } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 const ENV = { LANG: "C", NO_COLOR: "1" };
 

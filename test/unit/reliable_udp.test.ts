@@ -4,7 +4,8 @@ import type { GroupChannel } from "../../shared/channel.js";
 import { loadConfig } from "../../shared/config.js";
 import { openChannel } from "../../shared/open.js";
 import type { ReliableChannel } from "../../shared/reliable/channel.js";
-import { freeUdpPort, until } from "../helpers/net.js";
+import { freeUdpPort } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 describe("reliable channel over UDP with simulated loss", () => {
   it("repairs every lost NEWS between real sockets (lossRate=0.3, seeded)", async () => {

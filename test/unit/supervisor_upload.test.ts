@@ -16,7 +16,8 @@ import {
   UploadServer,
   type UploadServerOptions,
 } from "../../supervisor/upload_server.js";
-import { freeTcpPort, tempDir, until } from "../helpers/net.js";
+import { freeTcpPort, tempDir } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -43,10 +44,8 @@ async function server(opts: Partial<UploadServerOptions> = {}) {
   srv.on("refused", (r) => refused.push(r));
   const listening = await srv.listen();
   cleanups.push(() => srv.close());
-  const waitFor = async (n: number) => {
-    while (got.length < n) await new Promise((r) => setTimeout(r, 10));
-  };
-  return { srv, got, dir, listening, warnings, waitFor, refused };
+  const received = (n: number) => until(`${n} uploads`, () => got.length >= n);
+  return { srv, got, dir, listening, warnings, received, refused };
 }
 
 /** A bot's side: connect, write the chunks (with pauses between), close. */
@@ -78,7 +77,7 @@ describe("upload server", () => {
         return send(s.listening.port, [text.slice(0, third), text.slice(third, 2 * third), text.slice(2 * third)], 5);
       }),
     );
-    await s.waitFor(50);
+    await s.received(50);
     expect(s.got).toHaveLength(50);
     for (const [i, id] of ids.entries()) {
       const u = s.got.find((g) => g.botId === id);
@@ -96,7 +95,7 @@ describe("upload server", () => {
     const s = await server();
     await send(s.listening.port, ["404 No resource 3F2A91BC:nothing.txt\n"]);
     await send(s.listening.port, ["403 Forbidden 3F2A91BC:../x"]); // no newline either
-    await s.waitFor(2);
+    await s.received(2);
     expect(s.got[0]).toMatchObject({
       status: "404 No resource 3F2A91BC:nothing.txt",
       code: 404,
@@ -113,7 +112,7 @@ describe("upload server", () => {
     const s = await server();
     for (const n of [1, 2, 3]) {
       await send(s.listening.port, [`200 3F2A91BC:results.data\nround ${n}\n`]);
-      await s.waitFor(n);
+      await s.received(n);
     }
     expect(readdirSync(s.dir).sort()).toEqual([
       "3F2A91BC_results-1.data",
@@ -140,13 +139,13 @@ describe("upload server", () => {
     const s = await server({ maxBytes: 1000 });
     const big = `200 3F2A91BC:results.data\n${"y".repeat(100_000)}\n`;
     await send(s.listening.port, [big]).catch(() => undefined); // the server hangs up on it
-    await s.waitFor(1);
+    await s.received(1);
     expect(s.got[0]?.truncated).toBe(true);
     expect(s.got[0]?.bytes).toBe(1000);
     expect(readFileSync(s.got[0]?.savedAs as string).length).toBe(1000);
     // The next upload is served normally.
     await send(s.listening.port, ["200 AAAA0001:results.data\nok\n"]);
-    await s.waitFor(2);
+    await s.received(2);
     expect(s.got[1]).toMatchObject({ truncated: false, botId: "AAAA0001" });
   });
 
@@ -156,7 +155,7 @@ describe("upload server", () => {
     cleanups.push(() => void sock.destroy());
     sock.on("error", () => undefined);
     sock.write("200 3F2A91BC:results.data\npartial");
-    await s.waitFor(1);
+    await s.received(1);
     expect(s.got[0]).toMatchObject({ timedOut: true, botId: "3F2A91BC" });
     expect(s.got[0]?.head.toString()).toBe("200 3F2A91BC:results.data\npartial");
     expect(s.got[0]?.lines).toBe(2);
@@ -195,7 +194,7 @@ describe("upload server", () => {
     expect(s.listening.fallback).toBe(true);
     expect(s.listening.port).not.toBe(port);
     await send(s.listening.port, ["200 3F2A91BC:f\nx\n"]);
-    await s.waitFor(1);
+    await s.received(1);
     expect(s.got).toHaveLength(1);
   });
 
@@ -223,7 +222,7 @@ describe("upload server limits", () => {
     await send(s.listening.port, ["200 BBBB0002:results.data\nno\n"]).catch(() => undefined);
     await send(s.listening.port, ["GET / HTTP/1.1\r\n\r\n"]).catch(() => undefined);
     await until("both refused", () => s.refused.length === 2);
-    await s.waitFor(1);
+    await s.received(1);
     expect(s.got.map((u) => u.botId)).toEqual(["AAAA0001"]);
     expect(s.refused.map((r) => [r.reason, r.status])).toEqual([
       ["unexpected", "200 BBBB0002:results.data"],
@@ -245,7 +244,7 @@ describe("upload server limits", () => {
     const sock = await hang(s.listening.port, "200 AAAA0001:f\n");
     const drip = setInterval(() => sock.write("x"), 20);
     cleanups.push(() => clearInterval(drip));
-    await s.waitFor(1);
+    await s.received(1);
     expect(s.got[0]).toMatchObject({ overtime: true, timedOut: false, botId: "AAAA0001" });
     expect(s.got[0]?.bytes).toBeGreaterThan(15);
   });
@@ -260,7 +259,7 @@ describe("upload server limits", () => {
     await Promise.all(
       [1, 2, 3, 4, 5].map((i) => send(s.listening.port, [`200 AAAA000${i}:results.data\nline ${i}\n`])),
     );
-    await s.waitFor(5);
+    await s.received(5);
     expect(s.got.map((u) => u.botId).sort()).toEqual(["AAAA0001", "AAAA0002", "AAAA0003", "AAAA0004", "AAAA0005"]);
     expect(readdirSync(s.dir)).toHaveLength(5);
     expect(s.srv.stats.refused.evicted).toBeGreaterThanOrEqual(35);
@@ -301,7 +300,7 @@ describe("upload server limits", () => {
     const line = `${"z".repeat(1023)}\n`;
     const chunk = line.repeat(1024); // 1 MiB
     await send(s.listening.port, ["200 AAAA0001:big.data\n", ...Array.from({ length: 20 }, () => chunk)]);
-    await s.waitFor(1);
+    await s.received(1);
     const u = s.got[0] as Upload;
     expect(u.head.length).toBe(1000);
     expect(u.bytes).toBe(20 * chunk.length + "200 AAAA0001:big.data\n".length);
@@ -315,7 +314,7 @@ describe("upload server limits", () => {
     const s = await server({ maxFiles: 2 });
     for (const n of [1, 2, 3]) {
       await send(s.listening.port, [`200 AAAA000${n}:r\nx\n`]);
-      await s.waitFor(n);
+      await s.received(n);
     }
     expect(s.got.map((u) => Boolean(u.savedAs))).toEqual([true, true, false]);
     expect(s.got[2]?.notSavedFull).toBe(true);

@@ -14,7 +14,8 @@ import type { ChanMessage } from "../../shared/codec.js";
 import type { Source } from "../../shared/transport.js";
 import { TransportError } from "../../shared/transport.js";
 import { UdpTransport } from "../../shared/udp_transport.js";
-import { freeUdpPort, until } from "../helpers/net.js";
+import { freeUdpPort } from "../helpers/net.js";
+import { until } from "../helpers/until.js";
 
 const IFACE = "127.0.0.1";
 /** A group of our own, so no other test's traffic can reach these sockets. */

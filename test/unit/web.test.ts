@@ -17,6 +17,7 @@ import { BATCH_TIMELINE, parseRosterQuery, queryRoster, WebModel } from "../../s
 import { KILL_ALL_CONFIRM, type WebServer } from "../../supervisor/web/server.js";
 import { DEFAULT_WEB_PORT, parseWebSetting, startWebView, type WebView } from "../../supervisor/web/view.js";
 import { type Batch, CHART_OPCODES, type Hello, type RosterPage } from "../../supervisor/web/wire.js";
+import { until } from "../helpers/until.js";
 
 function setup() {
   const net = new MemoryNetwork();
@@ -282,16 +283,6 @@ function events(port: number, token: string, onEvent: (name: string, data: strin
   return req;
 }
 
-async function until<T>(f: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("web server", () => {
   let view: WebView | undefined;
   afterEach(async () => {
@@ -387,13 +378,13 @@ describe("web server", () => {
     const got: Array<[string, string]> = [];
     const req = events(w.port, w.token, (name, data) => got.push([name, data]));
     try {
-      await until(() => got.length > 0);
+      await until("a first event", () => got.length > 0, 5000);
       expect(got[0]?.[0]).toBe("hello");
       expect((JSON.parse(got[0]?.[1] ?? "{}") as Hello).about.id).toBe("HUMAN-beef");
       const bot = w.peer("3F2A91BC");
       for (let i = 0; i < 1000; i++) bot.say("BEAT", "Beep", "state=asimov");
       await w.clock.run(2000, 50); // 2 s of batches at 500 ms
-      await until(() => got.length >= 5);
+      await until("5 events", () => got.length >= 5, 5000);
       await new Promise((r) => setTimeout(r, 100));
       const batches = got.filter(([n]) => n === "batch").map(([, d]) => JSON.parse(d) as Batch);
       expect(batches).toHaveLength(4);
@@ -421,7 +412,7 @@ describe("web server", () => {
     const w = await serve();
     const reqs = Array.from({ length: 8 }, () => events(w.port, w.token, () => {}));
     try {
-      await until(() => view?.server.streamCount === 8);
+      await until("8 streams", () => view?.server.streamCount === 8, 5000);
       expect((await http(w.port, `/api/events?token=${w.token}`)).status).toBe(503);
     } finally {
       for (const r of reqs) r.destroy();
