@@ -14,7 +14,7 @@ import {
   startProgram,
 } from "../shared/cli.js";
 import { type Clock, SystemClock } from "../shared/clock.js";
-import { type ChannelConfig, type Config, ConfigError, KEYS, type KeyTable, loadConfig } from "../shared/config.js";
+import { type ChannelConfig, type Config, ConfigError, loadConfig } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
 import type { GroupAuth } from "../shared/keys/auth.js";
 import { KeyError, keyErrorText, loadKeyring } from "../shared/keys/keyring.js";
@@ -33,16 +33,6 @@ export const NAME = "dnabot";
 /** The bot's log file without -fg, in its working directory. */
 export const LOG_FILE = "dnabot.log";
 
-/** The bot's keys, and -hostList=FILE: run a bot per listed directory in this process. */
-export const DNABOT_KEYS = {
-  ...KEYS,
-  hostList: {
-    kind: "string",
-    default: "",
-    help: N_("run one bot per directory listed in this file (one per line), all in this process: a bot host"),
-  },
-} as const satisfies KeyTable;
-
 /** What the bot's wiring uses besides the process; the real ones by default (tests inject). */
 export interface DnabotIO extends ProgramIO {
   openChannel?: (config: Config, id: string, deps: StackDeps) => Promise<OpenedChannel>;
@@ -58,7 +48,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       name: NAME,
       summary: N_("A DNABot: a peer on the multicast group that researches, beats and obeys supervisors."),
       flags: KEY_FLAGS,
-      keys: DNABOT_KEYS,
+      values: {
+        hostList: {
+          help: N_("run one bot per directory listed in this file (one per line), all in this process: a bot host"),
+          placeholder: N_("FILE"),
+        },
+      },
     },
     argv,
     env,
@@ -79,14 +74,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   }
   const level = levelFromFlags(prog.flags);
   const clock = io.clock ?? new SystemClock();
-  if (prog.config.hostList !== "") {
-    const overrides = Object.fromEntries(
-      Object.entries(prog.args.overrides).filter(([k]) => k.toLowerCase() !== "hostlist"),
-    );
+  const hostList = prog.values.hostList;
+  if (hostList !== undefined) {
     return runHost(
       {
-        listFile: prog.config.hostList,
-        overrides,
+        listFile: hostList,
+        overrides: prog.args.overrides,
         configFile: prog.args.configFile,
         fg: prog.flags.fg === true,
         level,
