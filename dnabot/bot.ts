@@ -159,7 +159,7 @@ export class Bot {
   private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
     this.stats.refusedByReason[reason] = (this.stats.refusedByReason[reason] ?? 0) + 1;
     this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
-    this.deps.logger.debug({ reason, text, from: source.address }, t("refused datagram dropped"));
+    this.deps.logger.debug({ reason, text: printable(text), from: source.address }, t("refused datagram dropped"));
     // One warning per heartbeat at most, however many arrive.
     if (this.refusedTimer !== undefined) return;
     const clock = this.deps.clock;
