@@ -9,7 +9,7 @@ import { describeTransportError } from "../shared/cli.js";
 import type { Clock, TimerId } from "../shared/clock.js";
 import { parseDatagram } from "../shared/codec.js";
 import type { Config } from "../shared/config.js";
-import { t } from "../shared/i18n.js";
+import { formatFixed, t } from "../shared/i18n.js";
 import type { Logger } from "../shared/log.js";
 import { isBotId } from "../shared/protocol.js";
 import type { Rng } from "../shared/random.js";
@@ -120,7 +120,7 @@ export class Rogue {
       t("Rogue mode {{mode}}: {{count}} datagrams sent in {{seconds}} s ({{rate}}/s), {{errors}} send errors", {
         mode: this.gen.mode,
         count: s.sent,
-        seconds: s.seconds.toFixed(1),
+        seconds: formatFixed(s.seconds, 1),
         rate,
         errors: s.errors,
       }),

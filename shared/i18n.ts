@@ -50,6 +50,14 @@ export function formatNumber(n: number | undefined): string {
   return n === undefined ? "" : numbers.format(n);
 }
 
+/** A number with exactly `digits` decimals, for the current language: 1,234.50 / 1 234,50. */
+export function formatFixed(n: number, digits: number): string {
+  return new Intl.NumberFormat(numbers.resolvedOptions().locale, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(n);
+}
+
 /** A duration in seconds, for the current language: 1.5 s, 1,5 s. */
 export function formatSeconds(n: number): string {
   return `${numbers.format(n)}\u00a0s`;

@@ -4,7 +4,7 @@
  * printed table. No I/O.
  */
 import type { RogueMode } from "../dnabot/rogue.js";
-import { t } from "../shared/i18n.js";
+import { formatFixed, t } from "../shared/i18n.js";
 
 export type AttackKind = RogueMode | "slowloris" | "bigupload";
 
@@ -152,7 +152,9 @@ export function attackTable(results: readonly AttackResult[]): string[] {
     String(r.nacksAfter),
     [
       r.uploads ? t("uploads saved {{saved}}/{{asked}}", r.uploads) : "",
-      r.beatsPerBotPerSecond !== undefined ? t("{{n}} BEAT/s per bot", { n: r.beatsPerBotPerSecond.toFixed(2) }) : "",
+      r.beatsPerBotPerSecond !== undefined
+        ? t("{{n}} BEAT/s per bot", { n: formatFixed(r.beatsPerBotPerSecond, 2) })
+        : "",
     ]
       .filter((s) => s !== "")
       .join("; "),

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { Channel } from "../shared/channel.js";
 import type { ProgramIO } from "../shared/cli.js";
-import { t } from "../shared/i18n.js";
+import { formatFixed, t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
 import { isSupervisorId } from "../shared/protocol.js";
 import { defaultGraceSeconds, defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
@@ -335,8 +335,8 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     };
 
     {
-      const pct = (a: number, b: number) => (b > 0 ? ((100 * a) / b).toFixed(1) : "-");
-      const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+      const pct = (a: number, b: number) => (b > 0 ? formatFixed((100 * a) / b, 1) : "-");
+      const mb = (bytes: number) => formatFixed(bytes / 1024 / 1024, 1);
       const lines = [
         t("Bots started:            {{n}} of {{want}}, in {{procs}} processes", {
           n: started,
@@ -345,13 +345,13 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
         }),
         t(
           "Bots heard on the group: {{n}} ({{atStart}} within {{s}} s of starting, when the measured window began); {{renamed}} renamed after an id collision",
-          { n: result.botsHeard, atStart: heardAtStart, s: joinedIn.toFixed(1), renamed: result.renamedBots },
+          { n: result.botsHeard, atStart: heardAtStart, s: formatFixed(joinedIn, 1), renamed: result.renamedBots },
         ),
         t("Heartbeats (BEAT/NEWS):  {{got}} received of {{exp}} expected ({{pct}}%; worst bot {{worst}}%)", {
           got: result.heartbeatsReceived,
           exp: result.heartbeatsExpected,
           pct: pct(result.heartbeatsReceived, result.heartbeatsExpected),
-          worst: (100 * result.worstBotRatio).toFixed(1),
+          worst: formatFixed(100 * result.worstBotRatio, 1),
         }),
         t("Sequence gaps:           {{lost}} of {{span}} sequenced messages never arrived ({{pct}}%)", {
           lost: result.sequenceGaps,
@@ -360,8 +360,8 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
         }),
         t("Messages:                {{n}} in {{s}} s = {{rate}}/s; whole run by kind: {{ops}}; {{invalid}} malformed", {
           n: result.messages,
-          s: ranFor.toFixed(1),
-          rate: result.messagesPerSecond.toFixed(1),
+          s: formatFixed(ranFor, 1),
+          rate: formatFixed(result.messagesPerSecond, 1),
           ops: Object.entries(result.byOpcode)
             .sort()
             .map(([op, n]) => `${op} ${n}`)
@@ -372,20 +372,20 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
           "Memory of the bots:      peak {{total}} MB in total, {{perBot}} kB per bot; per process {{max}} MB at most (VmHWM)",
           {
             total: mb(result.peakRssBytes),
-            perBot: (result.rssBytesPerBot / 1024).toFixed(0),
-            max: (proc.maxProcHwmKb / 1024).toFixed(1),
+            perBot: formatFixed(result.rssBytesPerBot / 1024, 0),
+            max: formatFixed(proc.maxProcHwmKb / 1024, 1),
           },
         ),
         t(
           "CPU of the bots:         {{s}} s in the window = {{core}}% of one core, {{perBot}} ms per bot per second; {{startup}} s before it",
           {
-            s: result.cpuSeconds.toFixed(2),
-            core: ((100 * result.cpuSeconds) / ranFor).toFixed(1),
-            perBot: started > 0 ? ((1000 * result.cpuSeconds) / started / ranFor).toFixed(3) : "-",
-            startup: result.cpuSecondsBefore.toFixed(2),
+            s: formatFixed(result.cpuSeconds, 2),
+            core: formatFixed((100 * result.cpuSeconds) / ranFor, 1),
+            perBot: started > 0 ? formatFixed((1000 * result.cpuSeconds) / started / ranFor, 3) : "-",
+            startup: formatFixed(result.cpuSecondsBefore, 2),
           },
         ),
-        t("CPU of the recorder:     {{s}} s", { s: result.recorderCpuSeconds.toFixed(2) }),
+        t("CPU of the recorder:     {{s}} s", { s: formatFixed(result.recorderCpuSeconds, 2) }),
         tallyLine(started, tally),
       ];
       if (run.keep) lines.push(t("The bots' directories and output are kept in {{dir}}.", { dir: runDir }));

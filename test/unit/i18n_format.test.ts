@@ -1,7 +1,7 @@
 /** Plurals, numbers and units for the language; translated log level labels; colour choice. */
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatBytes, formatNumber, formatSeconds, initI18n, t } from "../../shared/i18n.js";
+import { formatBytes, formatFixed, formatNumber, formatSeconds, initI18n, t } from "../../shared/i18n.js";
 import { colourFor, createLogger } from "../../shared/log.js";
 
 afterEach(() => initI18n("en"));
@@ -104,5 +104,15 @@ describe("the tools' tally line", () => {
     expect(tallyLine(1, tally)).toMatch(/^1 bot lancé : /);
     expect(tallyLine(3, tally)).toMatch(/^3 bots lancés : /);
     expect(tallyLine(1200, tally)).toMatch(/^1\u202f200 bots lancés : /);
+  });
+});
+
+describe("fixed decimals for the language", () => {
+  it("writes 1,234.50 in English and 1 234,50 in French", () => {
+    expect(formatFixed(1234.5, 2)).toBe("1,234.50");
+    expect(formatFixed(0.25, 1)).toBe("0.3");
+    initI18n("fr");
+    expect(formatFixed(1234.5, 2)).toBe("1\u202f234,50");
+    expect(formatFixed(12, 0)).toBe("12");
   });
 });
