@@ -8,7 +8,7 @@ import type { GroupChannel } from "../shared/channel.js";
 import type { Clock, TimerId } from "../shared/clock.js";
 import { formatBody, formatLine } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
-import { formatNumber as num, t } from "../shared/i18n.js";
+import { N_, formatNumber as num, t } from "../shared/i18n.js";
 import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { Logger } from "../shared/log.js";
 import { ASIMOV, FRANKENSTEIN, UPLD, WILDCARD } from "../shared/protocol.js";
@@ -67,6 +67,15 @@ const REFUSALS_SHOWN = 3;
 export const EXIT_OK = 0;
 /** A line was refused (unknown command, bad destination...): nothing was sent for it. */
 export const EXIT_REFUSED_LINE = 3;
+/** What an upload's error status means, for people: the status line itself is the wire's and stays
+ *  as the bot sent it (`403 Forbidden ID:FILE`), so the reader gets its meaning in their language. */
+const STATUS_MEANING: Readonly<Record<number, string>> = {
+  403: N_("refused: the file is outside the bot's working directory"),
+  404: N_("the bot has no such file or directory"),
+  500: N_("the bot cannot read it"),
+  505: N_("neither a file nor a directory"),
+};
+
 /** A requested upload did not arrive, or came with an error status (403, 404, 500, 505). */
 export const EXIT_UPLOAD_MISSING = 4;
 
@@ -412,6 +421,8 @@ export class Supervisor {
           more: true,
         });
       }
+      const meaning = u.code === undefined ? undefined : STATUS_MEANING[u.code];
+      if (meaning !== undefined) this.view.show({ kind: "upload", text: `(${t(meaning)})`, more: true });
       if (u.lines === 1) this.view.show({ kind: "upload", text: t("EOF"), more: true });
     }
     if (u.truncated) {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { Channel } from "../../shared/channel.js";
 import { ManualClock } from "../../shared/clock.js";
 import { parseLine } from "../../shared/codec.js";
+import { initI18n, t } from "../../shared/i18n.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { complete, parseCommand } from "../../supervisor/commands.js";
 import { render, renderJson } from "../../supervisor/console.js";
@@ -507,9 +508,25 @@ describe("uploads shown and script end", () => {
       "line 2",
       "(saved as uploads/AAAA0001_results.data)",
       "404 No resource AAAA0001:nope",
+      "(the bot has no such file or directory)",
       "EOF",
     ]);
     expect(s.lines[0]?.status).toBe(200);
+  });
+
+  it("says what an error status means, in the reader's language, beside the status line as sent", () => {
+    initI18n("fr");
+    try {
+      const s = setup();
+      s.sup.onUpload(upload("403 Forbidden AAAA0001:../x\n", { code: 403, savedAs: undefined }));
+      expect(s.texts()).toEqual([
+        "403 Forbidden AAAA0001:../x",
+        "(refusé : le fichier est hors du répertoire de travail du bot)",
+        t("EOF"),
+      ]);
+    } finally {
+      initI18n("en");
+    }
   });
 
   it("warns about a cut-off upload and an empty one", () => {
