@@ -215,19 +215,27 @@ describe("dnabot main(): refusals are one line on stderr, exit 2, and nothing is
   });
 });
 
+/** A program's io in the temp directory on an in-memory network: each channel it opens is a new endpoint. */
+const ioOn = (net: MemoryNetwork) => ({
+  ...testIO(tmp.dir),
+  openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
+    const transport = net.endpoint();
+    return { channel: channelOver(transport, config, id), transport };
+  },
+});
+
+/** Every datagram sent on `net` from now on, as text. */
+function hearAll(net: MemoryNetwork): string[] {
+  const heard: string[] = [];
+  net.endpoint().on("datagram", (b) => heard.push(b.toString()));
+  return heard;
+}
+
 describe("dnabot main()", () => {
   it("runs a bot on the group until its lifespan: results and log in its directory, exit 0", async () => {
     const net = new MemoryNetwork();
-    const watcher = net.endpoint();
-    const heard: string[] = [];
-    watcher.on("datagram", (b) => heard.push(b.toString()));
-    const io = {
-      ...testIO(tmp.dir),
-      openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
-        const transport = net.endpoint();
-        return { channel: channelOver(transport, config, id), transport };
-      },
-    };
+    const heard = hearAll(net);
+    const io = ioOn(net);
     const code = await dnabot(["-lifespan=0.3", "-backoff=0", "-linger=0", "-info"], ENV, io);
     expect(code).toBe(0);
     expect(io.err()).toMatch(/^dnabot: bot [0-9A-F]{8} running, log in .*dnabot\.log \(-fg logs here\)\n$/);
@@ -238,16 +246,8 @@ describe("dnabot main()", () => {
 
   it("-fg logs on stdout, and a signal makes the bot leave with reason signal, exit 0", async () => {
     const net = new MemoryNetwork();
-    const watcher = net.endpoint();
-    const heard: string[] = [];
-    watcher.on("datagram", (b) => heard.push(b.toString()));
-    const io = {
-      ...testIO(tmp.dir),
-      openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
-        const transport = net.endpoint();
-        return { channel: channelOver(transport, config, id), transport };
-      },
-    };
+    const heard = hearAll(net);
+    const io = ioOn(net);
     const running = dnabot(["-fg", "-info", "-backoff=0", "-linger=0"], ENV, io);
     await until("the bot's first message", () => heard.length > 0);
     io.signal("SIGTERM");
@@ -259,14 +259,7 @@ describe("dnabot main()", () => {
 
   it("-fg log colour: FORCE_COLOR=0 turns it off on a terminal, FORCE_COLOR=1 on in a pipe", async () => {
     const colourOf = async (isTTY: boolean, env: Record<string, string>) => {
-      const net = new MemoryNetwork();
-      const io = {
-        ...testIO(tmp.dir),
-        openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
-          const transport = net.endpoint();
-          return { channel: channelOver(transport, config, id), transport };
-        },
-      };
+      const io = ioOn(new MemoryNetwork());
       Object.assign(io.stdout, { isTTY });
       expect(
         await dnabot(["-fg", "-info", "-lifespan=0.05", "-backoff=0", "-linger=0"], { LANG: "C", ...env }, io),
@@ -304,20 +297,10 @@ describe("dnabot main()", () => {
 });
 
 describe("supervisor main()", () => {
-  const supervisorIO = (net: MemoryNetwork) => ({
-    ...testIO(tmp.dir),
-    openChannel: async (config: Parameters<typeof channelOver>[1], id: string) => {
-      const transport = net.endpoint();
-      return { channel: channelOver(transport, config, id), transport };
-    },
-  });
-
   it("piped commands are sent; the end of input ends it with status 0", async () => {
     const net = new MemoryNetwork();
-    const watcher = net.endpoint();
-    const heard: string[] = [];
-    watcher.on("datagram", (b) => heard.push(b.toString()));
-    const io = supervisorIO(net);
+    const heard = hearAll(net);
+    const io = ioOn(net);
     const port = await freeTcpPort();
     const running = supervisor([`-filePort=${port}`, "-uploadWait=0.1", "-linger=0", "-supervisorId=HUMAN-t"], ENV, io);
     io.input.end("PING *\n");
@@ -331,7 +314,7 @@ describe("supervisor main()", () => {
       ["SIGINT", 130],
       ["SIGTERM", 143],
     ] as const) {
-      const io = supervisorIO(new MemoryNetwork());
+      const io = ioOn(new MemoryNetwork());
       const running = supervisor([`-filePort=${await freeTcpPort()}`, "-linger=0"], ENV, io);
       await until("the supervisor's banner", () => io.out().includes("Supervisor "));
       io.signal(signal);
@@ -340,7 +323,7 @@ describe("supervisor main()", () => {
   });
 
   it("at a terminal, Ctrl-C leaves the shell's prompt on a fresh line", async () => {
-    const io = supervisorIO(new MemoryNetwork());
+    const io = ioOn(new MemoryNetwork());
     Object.assign(io.input, { isTTY: true });
     const running = supervisor([`-filePort=${await freeTcpPort()}`, "-linger=0"], ENV, io);
     await until("the prompt", () => io.out().includes("> "));
@@ -351,10 +334,10 @@ describe("supervisor main()", () => {
   });
 
   it("takes only the keys it uses: a bot-only key is an unknown option; -help lists only its keys", async () => {
-    const io = supervisorIO(new MemoryNetwork());
+    const io = ioOn(new MemoryNetwork());
     expect(await supervisor(["-lifespan=5"], ENV, io)).toBe(2);
     expect(io.err()).toBe("supervisor: unknown option -lifespan; -help lists the options\n");
-    const help = supervisorIO(new MemoryNetwork());
+    const help = ioOn(new MemoryNetwork());
     expect(await supervisor(["-help"], ENV, help)).toBe(0);
     for (const k of Object.keys(SUPERVISOR_KEYS)) expect(help.out()).toMatch(new RegExp(`^  ${k} `, "m"));
     for (const k of Object.keys(KEYS).filter((k) => !(k in SUPERVISOR_KEYS)))
@@ -362,9 +345,9 @@ describe("supervisor main()", () => {
   });
 
   it("a bad supervisorId or an access log that cannot be opened: one line, exit 2", async () => {
-    const io = supervisorIO(new MemoryNetwork());
+    const io = ioOn(new MemoryNetwork());
     expect(await supervisor(["-supervisorId=a b"], ENV, io)).toBe(2);
-    const io2 = supervisorIO(new MemoryNetwork());
+    const io2 = ioOn(new MemoryNetwork());
     expect(await supervisor([`-accessLog=${join(tmp.dir, "no", "such", "dir.log")}`], ENV, io2)).toBe(2);
     expect(io2.err()).toMatch(/^supervisor: cannot open accessLog file /);
   });
