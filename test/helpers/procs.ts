@@ -1,9 +1,15 @@
-/** Test helpers for the fleet tools: run a built program, listen on the group, check pids. */
+/**
+ * Test helpers for the programs and fleet tools: run a built program, listen on the group, check
+ * pids.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Channel } from "../../shared/channel.js";
 import type { ChanMessage } from "../../shared/codec.js";
+import { loadConfig } from "../../shared/config.js";
+import type { GroupAuth } from "../../shared/keys/auth.js";
+import { udpTransportFor } from "../../shared/open.js";
 import { UdpTransport } from "../../shared/udp_transport.js";
 import { REPO } from "./net.js";
 
@@ -71,4 +77,63 @@ export function processesUnder(dir: string): number[] {
 /** The distinct senders of messages with this opcode. */
 export function senders(messages: readonly ChanMessage[], opcode?: string): Set<string> {
   return new Set(messages.filter((m) => !opcode || m.opcode === opcode).map((m) => m.sender));
+}
+
+/** What a test's `afterEach` runs, last registered first. */
+export type Cleanup = () => Promise<void> | void;
+
+export interface Started {
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/**
+ * Start `node <REPO>/<program> args` in `cwd` with `env`, stdout and stderr collected in one
+ * string; a cleanup that SIGKILLs it (if still running) and waits for its exit is pushed on
+ * `cleanups`. stdin is ignored unless `stdin: "pipe"` (left open) or `input` (written, then ended).
+ */
+export function startProgram(
+  program: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; cleanups: Cleanup[]; stdin?: "ignore" | "pipe"; input?: string },
+): Started {
+  const proc = spawn(process.execPath, [join(REPO, program), ...args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: [opts.input !== undefined ? "pipe" : (opts.stdin ?? "ignore"), "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout?.on("data", (c) => {
+    out += c;
+  });
+  proc.stderr?.on("data", (c) => {
+    out += c;
+  });
+  if (opts.input !== undefined) proc.stdin?.end(opts.input);
+  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+  opts.cleanups.push(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { proc, exited, output: () => out };
+}
+
+/**
+ * A supervisor-like observer on the loopback group at `port`: a plain Channel as HUMAN-7e57 (no
+ * reliability layer), signing and verifying with `auth` when given; closed at cleanup.
+ */
+export async function groupWatcher(
+  port: number,
+  cleanups: Cleanup[],
+  auth?: GroupAuth,
+): Promise<{ channel: Channel; transport: UdpTransport }> {
+  const config = loadConfig({ overrides: { chanPort: String(port) }, readFile: () => undefined }).config;
+  const transport = udpTransportFor(config);
+  await transport.ready();
+  const channel = new Channel(transport, { id: "HUMAN-7e57", auth });
+  cleanups.push(() => channel.close());
+  return { channel, transport };
 }

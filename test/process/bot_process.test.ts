@@ -2,19 +2,16 @@
  * The real program: `node dnabot` processes on a 127.0.0.1 multicast group (a free port per
  * test), watched by a plain Channel, uploading to TCP listeners in the test.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Channel } from "../../shared/channel.js";
 import { bodyOf, type ChanMessage } from "../../shared/codec.js";
-import { loadConfig } from "../../shared/config.js";
-import { udpTransportFor } from "../../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { type Cleanup, groupWatcher, type Started, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -26,45 +23,20 @@ interface Heard {
 
 /** A supervisor-like observer on the group: a plain channel, no reliability layer. */
 async function watch(port: number) {
-  const config = loadConfig({ overrides: { chanPort: String(port) }, readFile: () => undefined }).config;
-  const transport = udpTransportFor(config);
-  await transport.ready();
-  const channel = new Channel(transport, { id: "HUMAN-7e57" });
+  const { channel } = await groupWatcher(port, cleanups);
   const heard: Heard[] = [];
   channel.on("message", (msg) => heard.push({ msg, at: Date.now() }));
-  cleanups.push(() => channel.close());
   return { channel, heard };
 }
 
-interface Bot {
-  proc: ChildProcess;
+interface Bot extends Started {
   dir: string;
-  exited: Promise<number | null>;
-  output: () => string;
 }
 
 function spawnBot(args: string[], dir?: string): Bot {
   const cwd = dir ?? tempDir("dnabot-proc-").dir;
-  const proc = spawn(process.execPath, [join(REPO, "dnabot"), ...args], {
-    cwd,
-    env: { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (c) => {
-    out += c;
-  });
-  proc.stderr?.on("data", (c) => {
-    out += c;
-  });
-  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { proc, dir: cwd, exited, output: () => out };
+  const env = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "" };
+  return { ...startProgram("dnabot", args, { cwd, env, cleanups }), dir: cwd };
 }
 
 const from = (heard: Heard[], id: string, opcode?: string) =>

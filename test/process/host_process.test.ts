@@ -3,44 +3,22 @@
  * one process, driven by a real `node supervisor` (PING, UPLD, KILL, RSET) on a free loopback
  * port. The bots must behave as 4 separate bots would.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
-import { alive, listen } from "../helpers/procs.js";
+import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { alive, type Cleanup, listen, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 const ENV = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", NO_COLOR: "1" };
 
-function start(program: "dnabot" | "supervisor", args: string[], cwd: string, stdin?: string) {
-  const proc: ChildProcess = spawn(process.execPath, [join(REPO, program), ...args], {
-    cwd,
-    env: ENV,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (c) => {
-    out += c;
-  });
-  proc.stderr?.on("data", (c) => {
-    out += c;
-  });
-  if (stdin !== undefined) proc.stdin?.end(stdin);
-  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { proc, exited, output: () => out };
-}
+const start = (program: "dnabot" | "supervisor", args: string[], cwd: string, input?: string) =>
+  startProgram(program, args, { cwd, env: ENV, cleanups, stdin: "pipe", input });
 
 const exitRecord = (dir: string) =>
   existsSync(join(dir, "exit.json")) ? JSON.parse(readFileSync(join(dir, "exit.json"), "utf8")) : undefined;

@@ -3,21 +3,19 @@
  * `x 0 KILL *` and obeys a signed KILL; a key file others can read is refused with exit 2;
  * -keygen prints a key; MCASTBOTS_KEYS gives the key when no key file is named.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Channel } from "../../shared/channel.js";
 import type { ChanMessage } from "../../shared/codec.js";
 import { encodeLine } from "../../shared/codec.js";
-import { loadConfig } from "../../shared/config.js";
 import { GroupAuth } from "../../shared/keys/auth.js";
 import { generateKey, Keyring } from "../../shared/keys/keyring.js";
-import { udpTransportFor } from "../../shared/open.js";
 import { freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { type Cleanup, groupWatcher, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -25,39 +23,15 @@ afterEach(async () => {
 const ENV = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", MCASTBOTS_KEYS: "" };
 
 async function watch(port: number, key?: string) {
-  const config = loadConfig({ overrides: { chanPort: String(port) }, readFile: () => undefined }).config;
-  const transport = udpTransportFor(config);
-  await transport.ready();
   const auth = key ? new GroupAuth({ ring: Keyring.parse(key, "test") }) : undefined;
-  const channel = new Channel(transport, { id: "HUMAN-7e57", auth });
+  const { channel, transport } = await groupWatcher(port, cleanups, auth);
   const heard: ChanMessage[] = [];
   channel.on("message", (m) => heard.push(m));
-  cleanups.push(() => channel.close());
   return { channel, transport, heard };
 }
 
-function spawnBot(args: string[], cwd: string, env: NodeJS.ProcessEnv = ENV) {
-  const proc = spawn(process.execPath, [join(REPO, "dnabot"), ...args], {
-    cwd,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (c) => {
-    out += c;
-  });
-  proc.stderr?.on("data", (c) => {
-    out += c;
-  });
-  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { proc, exited, output: () => out };
-}
+const spawnBot = (args: string[], cwd: string, env: NodeJS.ProcessEnv = ENV) =>
+  startProgram("dnabot", args, { cwd, env, cleanups });
 
 describe("keyed dnabot process", () => {
   it("an unsigned `x 0 KILL *` no longer kills a keyed bot; a signed KILL does", async () => {
