@@ -11,14 +11,14 @@ import {
   describeWarning,
   type ProgramIO,
   processIO,
-  startProgram,
+  startKeyedProgram,
 } from "../shared/cli.js";
 import { type Clock, SystemClock } from "../shared/clock.js";
 import { type ChannelConfig, type Config, ConfigError, loadConfig } from "../shared/config.js";
 import { N_, t } from "../shared/i18n.js";
 import type { GroupAuth } from "../shared/keys/auth.js";
 import { KeyError, keyErrorText, loadKeyring } from "../shared/keys/keyring.js";
-import { KEY_FLAGS, keyringLine, keySetup } from "../shared/keys/setup.js";
+import { KEY_FLAGS, keyringLine } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
 import { type OpenedChannel, openChannel, openEndpoint, type StackDeps, udpTransportFor } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
@@ -43,7 +43,7 @@ export interface DnabotIO extends ProgramIO {
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: DnabotIO): Promise<number> {
-  const started = startProgram(
+  const started = startKeyedProgram(
     {
       name: NAME,
       summary: N_("A DNABot: a peer on the multicast group that researches, beats and obeys supervisors."),
@@ -60,18 +60,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     io,
   );
   if (started.exit !== undefined) return started.exit;
-  const prog = started.prog;
-  // Group keys: -keygen prints one; a key file others can read is a configuration mistake.
-  const keyFile = prog.config.keyFile === "" ? "" : resolve(io.cwd, prog.config.keyFile);
-  const keys = keySetup(prog.flags, { keyFile }, env);
-  if (keys.kind === "keygen") {
-    io.stdout.write(keys.out);
-    return 0;
-  }
-  if (keys.kind === "error") {
-    io.stderr.write(`${NAME}: ${keys.message}\n`);
-    return 2;
-  }
+  const { prog, keyFile, keyring } = started;
   const level = levelFromFlags(prog.flags);
   const clock = io.clock ?? new SystemClock();
   const hostList = prog.values.hostList;
@@ -93,8 +82,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         clock,
         openEndpoint: (config, logger) =>
           io.openEndpoint
-            ? io.openEndpoint(config, { clock, logger, keyring: keys.keyring })
-            : openEndpoint(config, { clock, logger, keyring: keys.keyring }).then((o) => o.endpoint),
+            ? io.openEndpoint(config, { clock, logger, keyring })
+            : openEndpoint(config, { clock, logger, keyring }).then((o) => o.endpoint),
         onSignal: io.onSignal,
         defer: (fn) => setImmediate(fn),
       },
@@ -107,7 +96,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   // startProgram printed the warnings on stderr; keep them in the log file too when there is one.
   if (!prog.flags.fg) for (const w of prog.warnings) logger.warn(describeWarning(w));
 
-  if (keys.keyring) logger.info(keyringLine(keys.keyring));
+  if (keyring) logger.info(keyringLine(keyring));
   const rng = makeRng(prog.config.seed);
   const id = newName(rng);
   // Adversarial mode (for testing): a rogue peer instead of a bot.
@@ -158,7 +147,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     opened = await (io.openChannel ?? openChannel)(prog.config, id, {
       clock,
       logger,
-      keyring: keys.keyring,
+      keyring,
       onAuth: (a) => {
         auth = a;
       },
@@ -194,7 +183,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       logger,
       exit: end,
       reloadConfig,
-      reloadKeys: keys.keyring ? reloadKeys : undefined,
+      reloadKeys: keyring ? reloadKeys : undefined,
       defer: (fn) => setImmediate(fn),
     });
     channel.on("error", (e) => {

@@ -7,7 +7,8 @@
  * Programs are functions, `main(argv, env, io) → Promise<exit status>`; ProgramIO is everything
  * a program touches of its process (streams, working directory, signals), so tests run a
  * program's wiring in-process. Only the launchers (dnabot/index.js, supervisor/index.js) call
- * process.exit. startProgram() is the common start-up: arguments, language, config, usage.
+ * process.exit. startProgram() is the common start-up: arguments, language, config, usage;
+ * startKeyedProgram() adds the group-key settings (-keygen, keyFile).
  */
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +30,8 @@ import {
   type ValueSource,
 } from "./config.js";
 import { formatNumber, initI18n, N_, resolveLang, t } from "./i18n.js";
+import type { Keyring } from "./keys/keyring.js";
+import { keySetup } from "./keys/setup.js";
 import { TransportError } from "./transport.js";
 
 // ---- a program's process -------------------------------------------------------------------
@@ -418,6 +421,39 @@ export function startProgram<K extends KeyTable = typeof KEYS>(
   return {
     prog: { config: load.config, flags: args.flags, values, warnings: load.warnings, load, args, readFile },
   };
+}
+
+/** A program that takes group keys: its started program, the key file's path, its keyring. */
+export type StartedKeyed<K extends KeyTable> =
+  | { prog: Program<K>; keyFile: string; keyring: Keyring | undefined; exit?: undefined }
+  | { exit: number };
+
+/**
+ * startProgram() for a program with group keys (the keyFile key, the -keygen flag): -keygen
+ * prints a fresh key on stdout, exit 0; a key file others can read (or a bad key) is one line on
+ * stderr, exit 2. Otherwise the program, keyFile resolved against io.cwd ("" for none) and the
+ * keyring (undefined: no key; keyFile, else MCASTBOTS_KEYS).
+ */
+export function startKeyedProgram<K extends KeyTable & { keyFile: (typeof KEYS)["keyFile"] } = typeof KEYS>(
+  spec: ProgramSpec<K>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  io: ProgramIO,
+): StartedKeyed<K> {
+  const started = startProgram(spec, argv, env, io);
+  if (started.exit !== undefined) return started;
+  const { prog } = started;
+  const keyFile = prog.config.keyFile === "" ? "" : resolve(io.cwd, prog.config.keyFile);
+  const keys = keySetup(prog.flags, { keyFile }, env);
+  if (keys.kind === "keygen") {
+    io.stdout.write(keys.out);
+    return { exit: 0 };
+  }
+  if (keys.kind === "error") {
+    io.stderr.write(`${spec.name}: ${keys.message}\n`);
+    return { exit: 2 };
+  }
+  return { prog, keyFile, keyring: keys.keyring };
 }
 
 /** One translated line for a failure to open or use the group: what, where, why, and a hint. */

@@ -5,12 +5,12 @@
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
-import { describeTransportError, type ProgramIO, processIO, signalStatus, startProgram } from "../shared/cli.js";
+import { describeTransportError, type ProgramIO, processIO, signalStatus, startKeyedProgram } from "../shared/cli.js";
 import { type Clock, SystemClock } from "../shared/clock.js";
 import { isPeerId } from "../shared/codec.js";
 import { KEYS } from "../shared/config.js";
 import { N_, resolveLang, t } from "../shared/i18n.js";
-import { keyringLine, keySetup } from "../shared/keys/setup.js";
+import { keyringLine } from "../shared/keys/setup.js";
 import { colourFor, createLogger, levelFromFlags } from "../shared/log.js";
 import { type OpenedChannel, openChannel, type StackDeps } from "../shared/open.js";
 import { makeRng } from "../shared/random.js";
@@ -31,7 +31,7 @@ export interface SupervisorIO extends ProgramIO {
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: SupervisorIO): Promise<number> {
-  const started = startProgram(
+  const started = startKeyedProgram(
     {
       name: NAME,
       summary: N_("A supervisor: prints the group's traffic and sends commands to the bots."),
@@ -44,18 +44,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     io,
   );
   if (started.exit !== undefined) return started.exit;
-  const prog = started.prog;
+  const { prog, keyring } = started;
   const { config } = prog;
-  // Group keys: -keygen prints one; a key file others can read is a configuration mistake.
-  const keys = keySetup(prog.flags, { keyFile: config.keyFile === "" ? "" : resolve(io.cwd, config.keyFile) }, env);
-  if (keys.kind === "keygen") {
-    io.stdout.write(keys.out);
-    return 0;
-  }
-  if (keys.kind === "error") {
-    io.stderr.write(`${NAME}: ${keys.message}\n`);
-    return 2;
-  }
 
   // The supervisor's own log goes to stderr; stdout is the traffic view.
   const logger = createLogger({
@@ -148,7 +138,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
 
   let opened: OpenedChannel;
   try {
-    opened = await (io.openChannel ?? openChannel)(config, id, { logger, keyring: keys.keyring });
+    opened = await (io.openChannel ?? openChannel)(config, id, { logger, keyring });
   } catch (e) {
     await uploads.close().catch(() => undefined);
     closeLogs();
@@ -180,7 +170,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     accessLog: accessLog?.write,
     errorLog: errorLog?.write,
     logger,
-    keyed: keys.keyring !== undefined,
+    keyed: keyring !== undefined,
     hideUnverified: prog.flags.hideUnverified,
   });
   sup.attachUploads(uploads);
@@ -289,7 +279,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         uploadPort: listening.port,
       }),
     });
-    if (keys.keyring) sup.view.show({ kind: "notice", text: keyringLine(keys.keyring) });
+    if (keyring) sup.view.show({ kind: "notice", text: keyringLine(keyring) });
     if (listening.fallback) {
       sup.view.show({
         kind: "warning",
