@@ -4,6 +4,7 @@
  * What only a real process shows (the launchers, stdio of a child) stays in test/process.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -307,6 +308,39 @@ describe("supervisor main()", () => {
     expect(await running).toBe(0);
     expect(heard.some((l) => /^HUMAN-t \d+ PING \*/.test(l))).toBe(true);
     expect(io.out()).toContain("Supervisor HUMAN-t on group 239.1.2.4 port 8421");
+  });
+
+  /** Can this program listen on 127.0.0.1 port `port` (nothing holds it any more)? */
+  const portIsFree = (port: number) =>
+    new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once("error", () => done(false));
+      probe.listen(port, "127.0.0.1", () => probe.close(() => done(true)));
+    });
+
+  it("a group that cannot be opened: one line, exit 1, and the upload port is let go", async () => {
+    const filePort = await freeTcpPort();
+    const io = {
+      ...testIO(tmp.dir),
+      openChannel: async () => {
+        throw new Error("no group today");
+      },
+    };
+    expect(await supervisor([`-filePort=${filePort}`, "-linger=0"], ENV, io)).toBe(1);
+    expect(io.err()).toBe("supervisor: the group channel failed: no group today\n");
+    expect(await portIsFree(filePort)).toBe(true);
+  });
+
+  it("a web address it cannot listen on: one line, exit 1; the upload port is let go and the group left", async () => {
+    const filePort = await freeTcpPort();
+    const net = new MemoryNetwork();
+    const io = ioOn(net);
+    // 192.0.2.1 (TEST-NET-1) is no address of this host: listening there fails, nothing is sent.
+    const argv = [`-filePort=${filePort}`, "-web=0", "-webHost=192.0.2.1", "-linger=0"];
+    expect(await supervisor(argv, ENV, io)).toBe(1);
+    expect(io.err()).toMatch(/^supervisor: cannot serve the web page on 192\.0\.2\.1 port 0: .*EADDRNOTAVAIL.*\n$/);
+    expect(net.size).toBe(0);
+    expect(await portIsFree(filePort)).toBe(true);
   });
 
   it("Ctrl-C or SIGTERM: status 130 or 143", async () => {
