@@ -110,6 +110,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     accessLog?.close();
     errorLog?.close();
   };
+  /** What start-up has opened (logs, upload server, channel), closed last first at the end. */
+  const openedSoFar: (() => unknown)[] = [closeLogs];
+  const closeOpened = async (): Promise<void> => {
+    for (const close of openedSoFar.splice(0).reverse()) await close();
+  };
+  /** A start-up step failed: close what is open, one line, exit 1. */
+  const startFailed = async (message: string): Promise<number> => {
+    await closeOpened();
+    return refuse(1, message);
+  };
 
   const uploads = new UploadServer({
     host: config.chanIface,
@@ -125,9 +135,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   try {
     listening = await uploads.listen();
   } catch (e) {
-    closeLogs();
-    return refuse(
-      1,
+    return startFailed(
       t("cannot listen for uploads on {{host}} port {{port}}: {{error}}", {
         host: config.chanIface,
         port: config.filePort,
@@ -135,16 +143,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       }),
     );
   }
+  openedSoFar.push(() => uploads.close().catch(() => undefined));
 
   let opened: OpenedChannel;
   try {
     opened = await (io.openChannel ?? openChannel)(config, id, { logger, keyring });
   } catch (e) {
-    await uploads.close().catch(() => undefined);
-    closeLogs();
-    return refuse(1, describeTransportError(e));
+    return startFailed(describeTransportError(e));
   }
   const { channel } = opened;
+  openedSoFar.push(() => channel.close().catch(() => undefined));
 
   const interactive = Boolean(io.stdin.isTTY);
   const clock = io.clock ?? new SystemClock();
@@ -193,11 +201,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
         about: { id, group: config.chanAddr, port: config.chanPort },
       });
     } catch (e) {
-      await channel.close().catch(() => undefined);
-      await uploads.close().catch(() => undefined);
-      closeLogs();
-      return refuse(
-        1,
+      return startFailed(
         t("cannot serve the web page on {{host}} port {{port}}: {{error}}", {
           host: config.webHost,
           port: web.port,
@@ -219,9 +223,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
       await webView?.close().catch(() => undefined);
       cons?.close();
       // Leave the group first (no new UPLDs answered), then finish what is being received.
-      await channel.close().catch(() => undefined);
-      await uploads.close().catch(() => undefined);
-      closeLogs();
+      await closeOpened();
       logger.info(t("Supervisor shutdown"));
       done(code);
     };
