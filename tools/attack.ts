@@ -35,10 +35,10 @@ import {
   isPrivateNamespace,
 } from "./attack_report.js";
 import { makeRunDir, nodeProgramCommand, repoRoot } from "./botfleet.js";
-import { runTool, ToolExit } from "./fleet_run.js";
+import { botConfig, runTool, ToolExit, toolArgs } from "./fleet_run.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { sampleProcess } from "./procstats.js";
-import { checkBotArgs, initToolLanguage, parseToolArgs, sleep } from "./toolargs.js";
+import { checkBotArgs, initToolLanguage, sleep } from "./toolargs.js";
 
 const PROG = "attack";
 /** Set in the environment of the copy of this tool that runs inside the new namespace: the
@@ -70,9 +70,7 @@ function netns(pid: string): string | undefined {
 
 async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
   initToolLanguage(argv, env);
-  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only", "cool"] });
-  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
-  const { args } = parsed;
+  const args = toolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only", "cool"] });
   if (args.flags.has("help")) {
     io.stdout.write(
       `${[
@@ -114,8 +112,7 @@ async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progr
     if (!a) throw new ToolExit(t("{{prog}}: unknown attack {{name}}; -help lists them", { prog: PROG, name }), 2);
     attacks.push(a);
   }
-  const checked = checkBotArgs(PROG, args.botArgs);
-  if (!checked.ok) throw new ToolExit(checked.error, 2);
+  botConfig(PROG, args.botArgs);
 
   // The namespace: ours, or one we enter now.
   const onlyLoopback = Object.values(networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal));

@@ -20,10 +20,10 @@ import { canonicalKey, PRESETS, presetArgs } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
 import { SUPERVISOR_FLAGS, SUPERVISOR_KEYS, SUPERVISOR_OWN_KEYS } from "../supervisor/options.js";
 import { nodeBotCommand, nodeProgramCommand, OUTPUT_FILE, repoRoot } from "./botfleet.js";
-import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
+import { botConfig, FleetRun, runTool, ToolExit, toolArgs } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { freeUdpPort } from "./ports.js";
-import { checkBotArgs, initToolLanguage, parseToolArgs } from "./toolargs.js";
+import { initToolLanguage } from "./toolargs.js";
 
 const PROG = "demo";
 const DEFAULT_BOTS = 5;
@@ -38,14 +38,12 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progra
 
 async function demo(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
   initToolLanguage(argv, env);
-  const parsed = parseToolArgs(PROG, argv, {
+  const args = toolArgs(PROG, argv, {
     flags: [],
     values: ["bots", "uploadDir"],
     passFlags: Object.keys(SUPERVISOR_FLAGS),
     passValues: Object.keys(SUPERVISOR_OWN_KEYS).filter((k) => k !== "uploadDir"),
   });
-  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
-  const { args } = parsed;
   if (args.flags.has("help") || args.positional.length > 0) {
     io.stdout.write(
       `${[
@@ -87,9 +85,7 @@ async function demo(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
   // A group port of our own unless one was asked for: two demos on one computer never meet.
   const ownPort = given("chanPort") === undefined ? [`-chanPort=${await freeUdpPort()}`] : [];
   const forBots = [...ownPort, ...args.botArgs.filter(keyOption)];
-  const checked = checkBotArgs(PROG, [...LIVELY, ...forBots]);
-  if (!checked.ok) throw new ToolExit(checked.error, 2);
-  const { config } = checked;
+  const config = botConfig(PROG, [...LIVELY, ...forBots]);
 
   const repo = repoRoot();
   const run = new FleetRun(

@@ -1,15 +1,18 @@
 /**
  * The run of a fleet tool (spawnBots, the demo, the load report): its own fresh run directory,
  * the fleet made in it, what happens to both however the tool ends (close(), from the tool's
- * `finally`), the stop on Ctrl-C / SIGTERM, start failures reported, and the exit status. One
- * copy for the three tools. Nothing here exits the process.
+ * `finally`), the stop on Ctrl-C / SIGTERM, start failures reported, and the exit status; a
+ * mistake in the tool's or the bots' options as ToolExit. One copy for the tools. Nothing here
+ * exits the process.
  */
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { ProgramIO } from "../shared/cli.js";
+import type { Config } from "../shared/config.js";
 import { t } from "../shared/i18n.js";
 import { BotFleet, FleetError, type FleetOptions, makeRunDir } from "./botfleet.js";
 import { fleetErrorText } from "./fleet_text.js";
+import { checkBotArgs, parseToolArgs, type ToolArgs, type ToolSpec } from "./toolargs.js";
 
 /** What becomes of the run directory when the tool ends: kept, removed, or the tool decides. */
 export type RunDirFate = "keep" | "remove" | ((run: FleetRun) => void);
@@ -23,6 +26,24 @@ export class ToolExit extends Error {
     super(line);
     this.name = "ToolExit";
   }
+}
+
+/** A tool's argv split and checked (parseToolArgs); a mistake is ToolExit (2) with its line. */
+export function toolArgs(prog: string, argv: readonly string[], spec: ToolSpec): ToolArgs {
+  const parsed = parseToolArgs(prog, argv, spec);
+  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
+  return parsed.args;
+}
+
+/**
+ * The config the bots' options give (checkBotArgs); a mistake is ToolExit (2) with its line.
+ * The warnings go to `warnings` when given, a line each.
+ */
+export function botConfig(prog: string, botArgs: readonly string[], warnings?: NodeJS.WritableStream): Config {
+  const checked = checkBotArgs(prog, botArgs);
+  if (!checked.ok) throw new ToolExit(checked.error, 2);
+  if (warnings) for (const w of checked.warnings) warnings.write(`${w}\n`);
+  return checked.config;
 }
 
 /** The system temp directory as the tool's environment names it (TMPDIR), else the default. */

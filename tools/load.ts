@@ -23,13 +23,13 @@ import { formatFixed, t } from "../shared/i18n.js";
 import { udpTransportFor } from "../shared/open.js";
 import { isSupervisorId } from "../shared/protocol.js";
 import { defaultGraceSeconds, defaultPerProcess, nodeBotCommand, repoRoot } from "./botfleet.js";
-import { FleetRun, runTool, ToolExit } from "./fleet_run.js";
+import { botConfig, FleetRun, runTool, ToolExit, toolArgs } from "./fleet_run.js";
 import { tallyLine } from "./fleet_text.js";
 import { htmlTargetProblem, loadReportHtml, writeNewFile } from "./load_html.js";
 import { intervalFor, type LoadResult, ProcTracker, renamesInLog, TrafficRecorder } from "./load_stats.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
 import { type ProcSample, sampleProcess } from "./procstats.js";
-import { checkBotArgs, initToolLanguage, parseToolArgs, sleep } from "./toolargs.js";
+import { initToolLanguage, sleep } from "./toolargs.js";
 
 const PROG = "load";
 const MAX_BOTS = 20_000;
@@ -40,9 +40,7 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progra
 
 async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
   const lang = initToolLanguage(argv, env);
-  const parsed = parseToolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess", "html"] });
-  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
-  const { args } = parsed;
+  const args = toolArgs(PROG, argv, { flags: ["json"], values: ["python", "perProcess", "html"] });
   if (args.flags.has("help")) {
     io.stdout.write(
       `${[
@@ -113,10 +111,7 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
   const chanPort = await freeUdpPort();
   const filePort = await freeTcpPort();
   // The bots' own options decide heartbeat and backoff; check them once before anything starts.
-  const probed = checkBotArgs(PROG, ["-fg", ...args.botArgs]);
-  if (!probed.ok) throw new ToolExit(probed.error, 2);
-  for (const w of probed.warnings) io.stderr.write(`${w}\n`);
-  const probe = probed.config;
+  const probe = botConfig(PROG, ["-fg", ...args.botArgs], io.stderr);
   /** Longest wait for every bot to be heard before the measured window starts anyway. */
   const joinTimeout = Math.max(20, probe.backoff + 2 * probe.heartbeat + 10 + count / 200);
   const lifespan = Math.ceil(joinTimeout + seconds) + 60;
@@ -128,9 +123,7 @@ async function load(argv: readonly string[], env: NodeJS.ProcessEnv, io: Program
     "-chanIface=127.0.0.1",
     ...args.botArgs,
   ];
-  const checked = checkBotArgs(PROG, botArgs);
-  if (!checked.ok) throw new ToolExit(checked.error, 2);
-  const { config } = checked;
+  const config = botConfig(PROG, botArgs);
 
   const repo = repoRoot();
   const run = new FleetRun(

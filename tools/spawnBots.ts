@@ -20,9 +20,9 @@ import {
   PACK_ABOVE,
   repoRoot,
 } from "./botfleet.js";
-import { FleetRun, runTool, ToolExit, tempBase } from "./fleet_run.js";
+import { botConfig, FleetRun, runTool, ToolExit, tempBase, toolArgs } from "./fleet_run.js";
 import { botLabel, endedLine, tallyLine } from "./fleet_text.js";
-import { checkBotArgs, initToolLanguage, parseToolArgs, sleep, withDefaultLogFlags } from "./toolargs.js";
+import { initToolLanguage, sleep, withDefaultLogFlags } from "./toolargs.js";
 
 const PROG = "spawnBots";
 /** Above this many bots, warn and wait before starting (as the original did). */
@@ -58,9 +58,7 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progra
 
 async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
   initToolLanguage(argv, env);
-  const parsed = parseToolArgs(PROG, argv, { flags: ["y", "tail"], values: ["grace", "perProcess"] });
-  if (!parsed.ok) throw new ToolExit(parsed.error, 2);
-  const { args } = parsed;
+  const args = toolArgs(PROG, argv, { flags: ["y", "tail"], values: ["grace", "perProcess"] });
   if (args.flags.has("help")) {
     io.stdout.write(usage(env));
     return 0;
@@ -94,9 +92,7 @@ async function spawnBots(argv: readonly string[], env: NodeJS.ProcessEnv, io: Pr
     );
   }
   const botArgs = withDefaultLogFlags(args.botArgs);
-  const checked = checkBotArgs(PROG, botArgs);
-  if (!checked.ok) throw new ToolExit(checked.error, 2);
-  for (const w of checked.warnings) io.stderr.write(`${w}\n`);
+  botConfig(PROG, botArgs, io.stderr);
 
   if (count > MANY && !args.flags.has("y")) {
     io.stdout.write(`${t("{{n}} is a lot of bots.", { n: count })}\n`);
