@@ -19,24 +19,31 @@ export interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** `node <REPO>/<script> args`, its stdout and stderr collected (each, and both in arrival order). */
+function spawnNode(script: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, stdin: "pipe" | "ignore") {
+  const proc = spawn(process.execPath, [join(REPO, script), ...args], { cwd, env, stdio: [stdin, "pipe", "pipe"] });
+  let out = "";
+  let stdout = "";
+  let stderr = "";
+  proc.stdout?.on("data", (c) => {
+    out += c;
+    stdout += c;
+  });
+  proc.stderr?.on("data", (c) => {
+    out += c;
+    stderr += c;
+  });
+  return { proc, output: () => out, stdout: () => stdout, stderr: () => stderr };
+}
+
 /** Run `node <REPO>/<script> args` in English with TMPDIR set; stdout and stderr collected. */
 export function runTool(script: string, args: string[], tmp: string, opts: { stdin?: "pipe" | "ignore" } = {}): Run {
-  const child = spawn(process.execPath, [join(REPO, script), ...args], {
-    cwd: REPO,
-    env: { ...process.env, TMPDIR: tmp, LANG: "C", LC_ALL: "C", LC_MESSAGES: "", NO_COLOR: "1" },
-    stdio: [opts.stdin ?? "ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
+  const env = { ...process.env, TMPDIR: tmp, LANG: "C", LC_ALL: "C", LC_MESSAGES: "", NO_COLOR: "1" };
+  const { proc: child, output } = spawnNode(script, args, REPO, env, opts.stdin ?? "ignore");
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once("exit", (code, signal) => done({ code, signal })),
   );
-  return { child, output: () => out, exited };
+  return { child, output, exited };
 }
 
 /** A listener on the test's group port (loopback), recording every message. */
@@ -85,31 +92,25 @@ export type Cleanup = () => Promise<void> | void;
 export interface Started {
   proc: ChildProcess;
   exited: Promise<number | null>;
+  /** stdout and stderr together, in the order they came. */
   output: () => string;
+  stdout: () => string;
+  stderr: () => string;
 }
 
 /**
- * Start `node <REPO>/<program> args` in `cwd` with `env`, stdout and stderr collected in one
- * string; a cleanup that SIGKILLs it (if still running) and waits for its exit is pushed on
- * `cleanups`. stdin is ignored unless `stdin: "pipe"` (left open) or `input` (written, then ended).
+ * Start `node <REPO>/<program> args` in `cwd` with `env`, stdout and stderr collected (each, and
+ * both in one string); a cleanup that SIGKILLs it (if still running) and waits for its exit is
+ * pushed on `cleanups`. stdin is ignored unless `stdin: "pipe"` (left open) or `input` (written,
+ * then ended).
  */
 export function startProgram(
   program: string,
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; cleanups: Cleanup[]; stdin?: "ignore" | "pipe"; input?: string },
 ): Started {
-  const proc = spawn(process.execPath, [join(REPO, program), ...args], {
-    cwd: opts.cwd,
-    env: opts.env,
-    stdio: [opts.input !== undefined ? "pipe" : (opts.stdin ?? "ignore"), "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (c) => {
-    out += c;
-  });
-  proc.stderr?.on("data", (c) => {
-    out += c;
-  });
+  const stdin = opts.input !== undefined ? "pipe" : (opts.stdin ?? "ignore");
+  const { proc, output, stdout, stderr } = spawnNode(program, args, opts.cwd, opts.env, stdin);
   if (opts.input !== undefined) proc.stdin?.end(opts.input);
   const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
   opts.cleanups.push(async () => {
@@ -118,7 +119,7 @@ export function startProgram(
       await exited;
     }
   });
-  return { proc, exited, output: () => out };
+  return { proc, exited, output, stdout, stderr };
 }
 
 /**

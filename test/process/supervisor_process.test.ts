@@ -3,7 +3,6 @@
  * ports per test), with real `node dnabot` processes and with bots simulated by the test
  * (a raw transport on the group and TCP clients).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -11,48 +10,24 @@ import { afterEach, describe, expect, it } from "vitest";
 import { encodeLine, parseDatagram, parseLine } from "../../shared/codec.js";
 import { loadConfig } from "../../shared/config.js";
 import { udpTransportFor } from "../../shared/open.js";
-import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
+import { type Cleanup, type Started, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 const ENV = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", NO_COLOR: "1" };
 
-interface Proc {
-  proc: ChildProcess;
+interface Proc extends Started {
   dir: string;
-  exited: Promise<number | null>;
-  stdout: () => string;
-  stderr: () => string;
 }
 
 function start(program: "dnabot" | "supervisor", args: string[], opts: { dir?: string; stdin?: string } = {}): Proc {
   const dir = opts.dir ?? tempDir(`${program}-proc-`).dir;
-  const proc = spawn(process.execPath, [join(REPO, program), ...args], {
-    cwd: dir,
-    env: ENV,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  proc.stdout?.on("data", (c) => {
-    out += c;
-  });
-  proc.stderr?.on("data", (c) => {
-    err += c;
-  });
-  if (opts.stdin !== undefined) proc.stdin?.end(opts.stdin);
-  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
-  cleanups.push(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { proc, dir, exited, stdout: () => out, stderr: () => err };
+  return { ...startProgram(program, args, { cwd: dir, env: ENV, cleanups, stdin: "pipe", input: opts.stdin }), dir };
 }
 
 /** Raw access to the group: send lines, see what others send. */
