@@ -11,6 +11,7 @@ import { loadConfig } from "../../shared/config.js";
 import type { GroupAuth } from "../../shared/keys/auth.js";
 import { udpTransportFor } from "../../shared/open.js";
 import { UdpTransport } from "../../shared/udp_transport.js";
+import type { Cleanup } from "./cleanups.js";
 import { REPO } from "./net.js";
 
 export interface Run {
@@ -85,9 +86,6 @@ export function processesUnder(dir: string): number[] {
 export function senders(messages: readonly ChanMessage[], opcode?: string): Set<string> {
   return new Set(messages.filter((m) => !opcode || m.opcode === opcode).map((m) => m.sender));
 }
-
-/** What a test's `afterEach` runs, last registered first. */
-export type Cleanup = () => Promise<void> | void;
 
 export interface Started {
   proc: ChildProcess;

@@ -5,16 +5,14 @@
 import { createWriteStream, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bodyOf, type ChanMessage } from "../../shared/codec.js";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
-import { type Cleanup, groupWatcher, type Started, startProgram } from "../helpers/procs.js";
+import { groupWatcher, type Started, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: Cleanup[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Heard {
   msg: ChanMessage;

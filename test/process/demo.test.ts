@@ -5,16 +5,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, tempDir } from "../helpers/net.js";
 import { listen, processesUnder, runTool, senders } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
 describe("demo", () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("runs on its own port, replaces a KILLed bot in a new directory, counts each bot once, keeps the uploads", async () => {
     const tmp = tempDir();

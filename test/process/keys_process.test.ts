@@ -6,19 +6,17 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChanMessage } from "../../shared/codec.js";
 import { encodeLine } from "../../shared/codec.js";
 import { GroupAuth } from "../../shared/keys/auth.js";
 import { generateKey, Keyring } from "../../shared/keys/keyring.js";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeUdpPort, REPO, tempDir } from "../helpers/net.js";
-import { type Cleanup, groupWatcher, startProgram } from "../helpers/procs.js";
+import { groupWatcher, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: Cleanup[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const ENV = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", MCASTBOTS_KEYS: "" };
 

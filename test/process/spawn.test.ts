@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
 import { alive, listen, processesUnder, runTool, senders } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
@@ -38,10 +39,7 @@ function portOf(args: string[]): number {
 }
 
 describe("spawnBots", () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("runs N=3 bots in fresh directories until their lifespan ends, all exit 0, nothing left", async () => {
     const tmp = tempDir();

@@ -6,7 +6,8 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
 import { listen, processesUnder, runTool, senders } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
@@ -14,10 +15,7 @@ import { until } from "../helpers/until.js";
 const SPAWN = "tools/bin/spawnBots.js";
 
 describe("spawnBots with bot hosts", () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it("4 bots in 2 hosts answer PING, UPLD, KILL and RSET like separate bots; each ending counted", async () => {
     const tmp = tempDir();

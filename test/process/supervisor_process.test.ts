@@ -6,18 +6,16 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeLine, parseDatagram, parseLine } from "../../shared/codec.js";
 import { loadConfig } from "../../shared/config.js";
 import { udpTransportFor } from "../../shared/open.js";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
-import { type Cleanup, type Started, startProgram } from "../helpers/procs.js";
+import { type Started, startProgram } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: Cleanup[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 const ENV = { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", NO_COLOR: "1" };
 

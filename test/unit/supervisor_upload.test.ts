@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   openNew,
   parseStatus,
@@ -16,13 +16,11 @@ import {
   UploadServer,
   type UploadServerOptions,
 } from "../../supervisor/upload_server.js";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, tempDir } from "../helpers/net.js";
 import { until } from "../helpers/until.js";
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 async function server(opts: Partial<UploadServerOptions> = {}) {
   const tmp = tempDir("sup-upload-");

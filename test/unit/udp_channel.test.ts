@@ -7,13 +7,14 @@
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Channel } from "../../shared/channel.js";
 import { describeTransportError } from "../../shared/cli.js";
 import type { ChanMessage } from "../../shared/codec.js";
 import type { Source } from "../../shared/transport.js";
 import { TransportError } from "../../shared/transport.js";
 import { UdpTransport } from "../../shared/udp_transport.js";
+import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeUdpPort } from "../helpers/net.js";
 import { until } from "../helpers/until.js";
 
@@ -21,10 +22,7 @@ const IFACE = "127.0.0.1";
 /** A group of our own, so no other test's traffic can reach these sockets. */
 const GROUP = `239.77.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupsAfterEach();
 
 interface Peer {
   ch: Channel;
