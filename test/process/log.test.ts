@@ -5,22 +5,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../shared/log.js";
 import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
+import { sink } from "../helpers/sink.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-function sink(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  let text = "";
-  stream.on("data", (d) => {
-    text += d;
-  });
-  return { stream, text: () => text };
-}
 
 describe("createLogger", () => {
   it("pretty: one readable line per record, no JSON, level filtered", () => {

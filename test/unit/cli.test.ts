@@ -1,4 +1,3 @@
-import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   describeConfigError,
@@ -12,6 +11,7 @@ import {
 import { ConfigError, formatValue, KEYS } from "../../shared/config.js";
 import { initI18n } from "../../shared/i18n.js";
 import { levelFromFlags } from "../../shared/log.js";
+import { sink } from "../helpers/sink.js";
 
 const FLAGS = ["fg", "info", "debug", "help"];
 const KEYNAMES = Object.keys(KEYS);
@@ -147,17 +147,13 @@ describe("messages", () => {
   });
 
   it("warnings print one line each on the given stream", () => {
-    const out = new PassThrough();
-    let text = "";
-    out.on("data", (d) => {
-      text += d;
-    });
+    const out = sink();
     printWarnings(
       "dnabot",
       [{ kind: "unknown-key", key: "hartbeat", source: { kind: "file", file: "./dnabot.ini" } }],
-      out,
+      out.stream,
     );
-    expect(text).toBe("dnabot: warning: unknown configuration key hartbeat in file ./dnabot.ini, ignored\n");
+    expect(out.text()).toBe("dnabot: warning: unknown configuration key hartbeat in file ./dnabot.ini, ignored\n");
     expect(describeWarning({ kind: "no-section", source: { kind: "file", file: "x.ini" } })).toBe(
       "file x.ini has no [DNABot] section; its settings are ignored",
     );

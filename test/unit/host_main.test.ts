@@ -4,7 +4,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { botSeed, MAX_HOST_BOTS, parseHostList, runIdNumber, sharedKeyMismatch } from "../../dnabot/host_list.js";
 import { type HostIo, runHost } from "../../dnabot/host_main.js";
@@ -14,6 +13,7 @@ import type { ChanMessage } from "../../shared/codec.js";
 import { loadConfig } from "../../shared/config.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { tempDir } from "../helpers/net.js";
+import { sink } from "../helpers/sink.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -41,24 +41,16 @@ function fixture(n: number, ini: (i: number) => string = () => "[DNABot]\nbackof
 function world(cwd: string) {
   const net = new MemoryNetwork();
   const clock = new ManualClock();
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = "";
-  let stderr = "";
-  out.on("data", (d) => {
-    stdout += d;
-  });
-  err.on("data", (d) => {
-    stderr += d;
-  });
+  const out = sink();
+  const err = sink();
   let signal: ((s: string) => void) | undefined;
   const sup = new Channel(net.endpoint("127.0.0.9"), { id: "HUMAN-77" });
   const heard: ChanMessage[] = [];
   sup.on("message", (m) => heard.push(m));
   const io: HostIo = {
     cwd,
-    stdout: out,
-    stderr: err,
+    stdout: out.stream,
+    stderr: err.stream,
     clock,
     openEndpoint: async () => new PlainEndpoint(new Link(net.endpoint("127.0.0.2"))),
     onSignal: (fn) => {
@@ -73,8 +65,8 @@ function world(cwd: string) {
     clock,
     sup,
     heard,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout: out.text,
+    stderr: err.text,
     signal: (s: string) => signal?.(s),
     run: async (ms: number) => {
       await flushMicrotasks();

@@ -1,8 +1,7 @@
-/** Plurals, numbers and units for the language; translated log level labels; colour choice. */
-import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { formatBytes, formatFixed, formatNumber, formatSeconds, initI18n, t } from "../../shared/i18n.js";
 import { colourFor, createLogger } from "../../shared/log.js";
+import { sink } from "../helpers/sink.js";
 
 afterEach(() => initI18n("en"));
 
@@ -36,16 +35,12 @@ describe("numbers and units for the language", () => {
 describe("logs", () => {
   const lines = (lang: "en" | "fr") => {
     initI18n(lang);
-    const out = new PassThrough();
-    let text = "";
-    out.on("data", (d) => {
-      text += d;
-    });
-    const log = createLogger({ level: "debug", pretty: out });
+    const out = sink();
+    const log = createLogger({ level: "debug", pretty: out.stream });
     log.warn("w");
     log.error("e");
     log.debug("d");
-    return text;
+    return out.text();
   };
 
   it("level labels are translated in readable lines", () => {
@@ -69,13 +64,9 @@ describe("logs", () => {
 
   it("a coloured line has escape codes, an uncoloured one none", () => {
     const run = (colour: boolean) => {
-      const out = new PassThrough();
-      let text = "";
-      out.on("data", (d) => {
-        text += d;
-      });
-      createLogger({ level: "warn", pretty: out, colour }).warn("w");
-      return text;
+      const out = sink();
+      createLogger({ level: "warn", pretty: out.stream, colour }).warn("w");
+      return out.text();
     };
     expect(run(true)).toContain("\u001b[");
     expect(run(false)).not.toContain("\u001b[");

@@ -18,6 +18,7 @@ import { TransportError } from "../../shared/transport.js";
 import { main as supervisor } from "../../supervisor/main.js";
 import { SUPERVISOR_KEYS } from "../../supervisor/options.js";
 import { freeTcpPort, tempDir } from "../helpers/net.js";
+import { sink } from "../helpers/sink.js";
 import { until } from "../helpers/until.js";
 
 const ENV = { LANG: "C", NO_COLOR: "1" };
@@ -30,21 +31,13 @@ interface TestIO extends ProgramIO {
 }
 
 function testIO(cwd: string): TestIO {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => {
-    out += d;
-  });
-  stderr.on("data", (d) => {
-    err += d;
-  });
+  const stdout = sink();
+  const stderr = sink();
   const handlers = new Set<(s: Signal) => void>();
   const input = new PassThrough();
   return {
-    stdout,
-    stderr,
+    stdout: stdout.stream,
+    stderr: stderr.stream,
     stdin: input,
     input,
     cwd,
@@ -52,8 +45,8 @@ function testIO(cwd: string): TestIO {
       handlers.add(h);
       return () => handlers.delete(h);
     },
-    out: () => out,
-    err: () => err,
+    out: stdout.text,
+    err: stderr.text,
     signal: (s) => {
       for (const h of [...handlers]) h(s);
     },
