@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { REPO } from "./net.js";
+import { collectOutput, exitOf } from "./procs.js";
 
 const run = promisify(execFile);
 export const NETLAB = join(REPO, "tools", "netlab.sh");
@@ -103,24 +104,14 @@ export class Lab {
       env: { ...process.env, LANG: "C", LC_ALL: "", LC_MESSAGES: "", NO_COLOR: "1" },
       stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
-    let out = "";
-    let stdout = "";
-    child.stdout?.on("data", (d) => {
-      out += d;
-      stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      out += d;
-    });
+    const { output, stdout } = collectOutput(child);
     // A program that has exited closes its end: writing then must not crash the test.
     child.stdin?.on("error", () => undefined);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-      child.once("exit", (code, signal) => done({ code, signal })),
-    );
+    const exited = exitOf(child);
     const p: LabProcess = {
       child,
-      output: () => out,
-      lines: () => stdout.split("\n").slice(0, -1),
+      output,
+      lines: () => stdout().split("\n").slice(0, -1),
       exited,
       send: (line) => {
         child.stdin?.write(`${line}\n`);

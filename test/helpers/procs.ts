@@ -20,31 +20,42 @@ export interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node <REPO>/<script> args`, its stdout and stderr collected (each, and both in arrival order). */
-function spawnNode(script: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, stdin: "pipe" | "ignore") {
-  const proc = spawn(process.execPath, [join(REPO, script), ...args], { cwd, env, stdio: [stdin, "pipe", "pipe"] });
+/** A child's stdout and stderr as they come: each, and both in arrival order. */
+export function collectOutput(child: ChildProcess): {
+  output: () => string;
+  stdout: () => string;
+  stderr: () => string;
+} {
   let out = "";
   let stdout = "";
   let stderr = "";
-  proc.stdout?.on("data", (c) => {
+  child.stdout?.on("data", (c) => {
     out += c;
     stdout += c;
   });
-  proc.stderr?.on("data", (c) => {
+  child.stderr?.on("data", (c) => {
     out += c;
     stderr += c;
   });
-  return { proc, output: () => out, stdout: () => stdout, stderr: () => stderr };
+  return { output: () => out, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** How a child ended: its exit status, or the signal that ended it. */
+export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((done) => child.once("exit", (code, signal) => done({ code, signal })));
+}
+
+/** `node <REPO>/<script> args`, its stdout and stderr collected (collectOutput). */
+function spawnNode(script: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, stdin: "pipe" | "ignore") {
+  const proc = spawn(process.execPath, [join(REPO, script), ...args], { cwd, env, stdio: [stdin, "pipe", "pipe"] });
+  return { proc, ...collectOutput(proc) };
 }
 
 /** Run `node <REPO>/<script> args` in English with TMPDIR set; stdout and stderr collected. */
 export function runTool(script: string, args: string[], tmp: string, opts: { stdin?: "pipe" | "ignore" } = {}): Run {
   const env = { ...process.env, TMPDIR: tmp, LANG: "C", LC_ALL: "C", LC_MESSAGES: "", NO_COLOR: "1" };
   const { proc: child, output } = spawnNode(script, args, REPO, env, opts.stdin ?? "ignore");
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once("exit", (code, signal) => done({ code, signal })),
-  );
-  return { child, output, exited };
+  return { child, output, exited: exitOf(child) };
 }
 
 /** A listener on the test's group port (loopback), recording every message. */
