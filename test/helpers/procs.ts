@@ -58,6 +58,13 @@ export function runTool(script: string, args: string[], tmp: string, opts: { std
   return { child, output, exited: exitOf(child) };
 }
 
+/** SIGTERM a tool's run; once it has exited, its exit status and its output. */
+export async function stopRun(run: Run): Promise<{ code: number | null; out: string }> {
+  run.child.kill("SIGTERM");
+  const { code } = await run.exited;
+  return { code, out: run.output() };
+}
+
 /** A listener on the test's group port (loopback), recording every message. */
 export async function listen(port: number): Promise<{ messages: ChanMessage[]; close: () => Promise<void> }> {
   const transport = new UdpTransport({ group: "239.1.2.4", port, iface: "127.0.0.1", ttl: 1, loopback: true });

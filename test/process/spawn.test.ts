@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, freeUdpPort, tempDir } from "../helpers/net.js";
-import { alive, listen, processesUnder, runTool, senders } from "../helpers/procs.js";
+import { alive, listen, processesUnder, runTool, senders, stopRun } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
 const SPAWN = "tools/bin/spawnBots.js";
@@ -90,9 +90,7 @@ describe("spawnBots", () => {
       () => senders(group.messages, "BEAT").size === 3,
       20_000,
     );
-    run.child.kill("SIGTERM");
-    const { code } = await run.exited;
-    const out = run.output();
+    const { code, out } = await stopRun(run);
     expect(code, out).toBe(0);
     expect(out).toMatch(/3 bots started: 0 lifespan, 0 killed, 3 signalled, 0 crashed, 0 forced/);
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cleanupsAfterEach } from "../helpers/cleanups.js";
 import { freeTcpPort, freeUdpPort, REPO, tempDir } from "../helpers/net.js";
-import { listen, processesUnder, runTool, senders } from "../helpers/procs.js";
+import { listen, processesUnder, runTool, senders, stopRun } from "../helpers/procs.js";
 import { until } from "../helpers/until.js";
 
 const SPAWN = "tools/bin/spawnBots.js";
@@ -64,9 +64,7 @@ describe("spawnBots with bot hosts", () => {
     expect(exit.sender).toBe(ids[0]);
     expect(exit.tags.reason).toBe("killed");
 
-    run.child.kill("SIGTERM");
-    const { code } = await run.exited;
-    const out = run.output();
+    const { code, out } = await stopRun(run);
     expect(code, out).toBe(0);
     expect(out).toMatch(/4 bots started: 0 lifespan, 1 killed, 3 signalled, 0 crashed, 0 forced/);
     await until("EXITs of 4 bots", () => senders(group.messages, "EXIT").size === 4, 3000);
