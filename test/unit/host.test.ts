@@ -16,6 +16,7 @@ import { MemoryNetwork } from "../../shared/memory_transport.js";
 import { SUPERSEDED_OPCODES } from "../../shared/open.js";
 import { seededRng } from "../../shared/random.js";
 import { ReliableEndpoint } from "../../shared/reliable/endpoint.js";
+import { addQuietBots } from "../helpers/hosted.js";
 import { Group, seqsFrom } from "../helpers/reliable_group.js";
 
 const SUPERVISOR = "HUMAN-0a1b";
@@ -350,16 +351,7 @@ describe("bot host on the reliability layer", () => {
     const endings: BotEnding[] = [];
     const host = new BotHost({ endpoint, clock: g.clock, logger: root, onEnded: (_b, e) => endings.push(e) });
     const config = defaults({ heartbeat: 10, backoff: 1, discovery: 0.5, frankenstein: 0, lifespan: 20 });
-    for (let i = 0; i < 6; i++) {
-      host.add({
-        dir: `/bots/${i}`,
-        config,
-        rng: seededRng(500 + i),
-        results: { truncate: () => {}, append: () => {} },
-        uploader: async () => ({ ok: true, status: 200 }),
-        logger: root.child({}),
-      });
-    }
+    addQuietBots(host, 6, { config, seed: 500, logger: root, dirPrefix: "/bots/" });
     host.start();
     await g.run(30_000, 10);
     await host.finished;

@@ -24,6 +24,7 @@ import { ReliableEndpoint } from "../../shared/reliable/endpoint.js";
 import { Roster } from "../../supervisor/roster.js";
 import { rosterLines, Supervisor } from "../../supervisor/supervisor.js";
 import type { ViewLine } from "../../supervisor/watch.js";
+import { addQuietBots } from "../helpers/hosted.js";
 import { tempDir } from "../helpers/net.js";
 import { Group, seqsFrom } from "../helpers/reliable_group.js";
 
@@ -506,16 +507,7 @@ describe("a keyed bot host", () => {
     const endings: BotEnding[] = [];
     const host = new BotHost({ endpoint, clock, logger: root, onEnded: (_b, e) => endings.push(e) });
     const config = defaults({ heartbeat: 1, backoff: 0.1, discovery: 0, frankenstein: 0, lifespan: 600 });
-    for (let i = 0; i < 3; i++) {
-      host.add({
-        dir: `/bots/Bot${i}`,
-        config,
-        rng: seededRng(50 + i),
-        results: { truncate: () => {}, append: () => {} },
-        uploader: async () => ({ ok: true, status: 200 }),
-        logger: root.child({}),
-      });
-    }
+    addQuietBots(host, 3, { config, seed: 50, logger: root });
     host.start();
     await run(clock, 500);
     const ids = host.members.map((b) => b.id);
