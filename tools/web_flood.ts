@@ -4,6 +4,7 @@
  * without tags), paced so the receivers' socket buffers keep up. For the browser tests and the
  * web page benchmark (tools/web_bench.ts); never for anything but a test group on 127.0.0.1.
  */
+import { DEFAULT_SOURCE_RATE } from "../shared/channel.js";
 import { encodeLine, formatBody, formatLine } from "../shared/codec.js";
 import { BEAT, TAG, WILDCARD } from "../shared/protocol.js";
 import { UdpTransport } from "../shared/udp_transport.js";
@@ -20,8 +21,10 @@ export function floodLine(i: number, seq: number): string {
 }
 
 export interface Flood {
-  /** One BEAT from each of the n members (seq numbers go up by one each round). */
-  round(n: number, perTick?: number): Promise<void>;
+  /** One BEAT from each of the n members (seq numbers go up by one each round), paced under the
+   *  datagrams per second a receiver reads from one source (ROUND_RATE): faster, the receivers'
+   *  read budget would drop the same last members of every round. */
+  round(n: number): Promise<void>;
   /** A round spread evenly over `seconds` (n / seconds messages per second). */
   steady(n: number, seconds: number): Promise<void>;
   /** Send one raw line (an EXIT, a KILL...). */
@@ -31,28 +34,26 @@ export interface Flood {
   close(): Promise<void>;
 }
 
+/** Datagrams per second of a round: four fifths of the receivers' default read budget per source. */
+export const ROUND_RATE = Math.floor(0.8 * DEFAULT_SOURCE_RATE);
+
 export async function openFlood(port: number, group = "239.1.2.4"): Promise<Flood> {
   const transport = new UdpTransport({ group, port, iface: "127.0.0.1", ttl: 0, loopback: true });
   await transport.ready();
   let seq = 0;
+  const steady = async (n: number, seconds: number): Promise<void> => {
+    seq++;
+    const start = Date.now();
+    for (let i = 0; i < n; i++) {
+      transport.send(encodeLine(floodLine(i, seq)));
+      const due = start + ((i + 1) * seconds * 1000) / n;
+      const wait = due - Date.now();
+      if (wait >= 5) await new Promise((r) => setTimeout(r, wait));
+    }
+  };
   return {
-    async round(n, perTick = 50) {
-      seq++;
-      for (let i = 0; i < n; i++) {
-        transport.send(encodeLine(floodLine(i, seq)));
-        if ((i + 1) % perTick === 0) await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-    async steady(n, seconds) {
-      seq++;
-      const start = Date.now();
-      for (let i = 0; i < n; i++) {
-        transport.send(encodeLine(floodLine(i, seq)));
-        const due = start + ((i + 1) * seconds * 1000) / n;
-        const wait = due - Date.now();
-        if (wait >= 5) await new Promise((r) => setTimeout(r, wait));
-      }
-    },
+    round: (n) => steady(n, n / ROUND_RATE),
+    steady,
     say(line) {
       transport.send(encodeLine(line));
     },
