@@ -233,6 +233,14 @@ export async function saveNew(dir: string, name: string, data: Buffer): Promise<
 }
 
 /** One connection, from accept to report. */
+/** An upload under way, as the web page lists it. */
+export interface ActiveUpload {
+  from: string;
+  botId: string | undefined;
+  file: string | undefined;
+  bytes: number;
+}
+
 interface Conn {
   sock: Socket;
   from: Source;
@@ -340,6 +348,18 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
    *  counted: they may never be uploads). */
   get inProgress(): number {
     return this.pending.size;
+  }
+
+  /** Uploads under way (status line in, content still coming), in the order they began, at most
+   *  `limit` of them: who sends, what, and how many bytes have come so far. */
+  active(limit = 50): ActiveUpload[] {
+    const out: ActiveUpload[] = [];
+    for (const c of this.conns) {
+      if (out.length >= limit) break;
+      if (c.phase !== "body") continue;
+      out.push({ from: c.from.address, botId: c.info?.botId, file: c.info?.file, bytes: c.bytes });
+    }
+    return out;
   }
 
   /** Connections open now. */

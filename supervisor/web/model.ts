@@ -28,6 +28,7 @@ import {
   type SortKey,
   type StateCounts,
   type TimelineEntry,
+  type UploadingView,
   type UploadSummary,
   type UploadView,
 } from "./wire.js";
@@ -43,6 +44,8 @@ export interface WebModelOptions {
   wallClock?: () => number;
   roster: RosterSource;
   counters: () => Counters;
+  /** Uploads under way now (default: none). */
+  uploading?: () => UploadingView[];
   /** Points of history kept for a page that opens late (at batchMs each). */
   historyPoints?: number;
   batchMs?: number;
@@ -259,6 +262,7 @@ export class WebModel {
       point,
       counts,
       uploadsInProgress: cur.uploadsInProgress,
+      uploading: this.opts.uploading?.() ?? [],
       uploadsRefused: this.refusedUploads,
       timeline: this.pendingTimeline.slice(-BATCH_TIMELINE),
       uploads: this.pendingUploads,
@@ -280,6 +284,7 @@ export class WebModel {
       uploads: this.uploads.all().map((u) => u.summary),
       counts: this.counts(),
       uploadsInProgress: this.opts.counters().uploadsInProgress,
+      uploading: this.opts.uploading?.() ?? [],
       uploadsRefused: this.refusedUploads,
       rosterVersion: this.rosterVersion,
     };

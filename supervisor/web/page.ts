@@ -111,7 +111,7 @@ export function pageHtml(lang: Lang): string {
   </section>
   <section class="side">
     <div class="timeline">${el("h2", N_("Timeline"))}<ol id="timeline"></ol></div>
-    <div class="uploads">${el("h2", N_("Uploads"))}<p id="uploadstate"></p><ol id="uploads"></ol>
+    <div class="uploads">${el("h2", N_("Uploads"))}<p id="uploadstate"></p><ul id="uploading"></ul><ol id="uploads"></ol>
       <div id="uploadview" hidden><h3 id="uploadtitle"></h3>${el("button", N_("Close"), ' id="uploadclose"')}<pre id="uploadtext"></pre></div>
     </div>
   </section>

@@ -16,7 +16,7 @@ import { WebServer } from "./server.js";
 export interface WebViewOptions {
   supervisor: Supervisor;
   channel: GroupChannel;
-  uploads: Pick<UploadServer, "on" | "off" | "inProgress">;
+  uploads: Pick<UploadServer, "on" | "off" | "inProgress" | "active">;
   clock: Clock;
   host: string;
   port: number;
@@ -48,6 +48,7 @@ export async function startWebView(o: WebViewOptions): Promise<WebView> {
       invalid: channel.stats.invalid,
       uploadsInProgress: o.uploads.inProgress,
     }),
+    uploading: () => o.uploads.active(),
   });
   // The supervisor subscribed first: the roster has seen each message before the model does.
   const onMessage = (msg: Parameters<WebModel["message"]>[0]) => model.message(msg);

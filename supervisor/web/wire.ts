@@ -82,11 +82,21 @@ export interface UploadView extends UploadSummary {
   cut: boolean;
 }
 
+/** An upload under way: who sends it, what, and how many bytes have come so far. */
+export interface UploadingView {
+  from: string;
+  botId?: string;
+  file?: string;
+  bytes: number;
+}
+
 export interface Batch {
   t: number;
   point: SeriesPoint;
   counts: StateCounts;
   uploadsInProgress: number;
+  /** The first uploads under way (at most 50). */
+  uploading: UploadingView[];
   /** Upload connections refused so far (nobody asked, busy, no status line...). */
   uploadsRefused: number;
   timeline: TimelineEntry[];
@@ -104,6 +114,7 @@ export interface Snapshot {
   uploads: UploadSummary[];
   counts: StateCounts;
   uploadsInProgress: number;
+  uploading: UploadingView[];
   uploadsRefused: number;
   rosterVersion: number;
 }

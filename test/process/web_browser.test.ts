@@ -282,13 +282,20 @@ describe.skipIf(NO_BROWSER !== undefined)(
       expect(sent).toEqual({ outcomes: [{ dest: "DEADBEEF", seq: expect.any(Number) }] });
       await until("the UPLD on the console", () => / UPLD DEADBEEF evil\.txt/.test(sup.out()));
       const evil = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>';
-      await new Promise<void>((resolve, reject) => {
-        const s = connect(filePort, "127.0.0.1", () => {
-          s.end(`200 DEADBEEF:evil.txt\n${evil}\n\x1b[2Jred\n`);
-        });
+      // The upload is listed as under way while it comes, then among those received.
+      const s = connect(filePort, "127.0.0.1");
+      const closed = new Promise<void>((resolve, reject) => {
         s.on("close", () => resolve());
         s.on("error", reject);
       });
+      s.write(`200 DEADBEEF:evil.txt\n${evil}\n`);
+      await page.waitForFunction(
+        () => (document.querySelector("#uploading")?.textContent ?? "").includes("DEADBEEF : evil.txt — en cours"),
+        null,
+        { timeout: 20_000 },
+      );
+      s.end("\x1b[2Jred\n");
+      await closed;
       await page.waitForSelector("#uploads li button", { timeout: 20_000 });
       await page.click("#uploads li button");
       await page.waitForFunction(() => (document.querySelector("#uploadtext")?.textContent ?? "").includes("<img"));

@@ -62,6 +62,24 @@ function send(port: number, chunks: (string | Buffer)[], gapMs = 0): Promise<voi
 }
 
 describe("upload server", () => {
+  it("lists the uploads under way (status line in, content still coming), not connections without one", async () => {
+    const s = await server();
+    const sock = connect({ port: s.listening.port, host: "127.0.0.1" });
+    cleanups.push(() => void sock.destroy());
+    const idle = connect({ port: s.listening.port, host: "127.0.0.1" });
+    cleanups.push(() => void idle.destroy());
+    await new Promise((r) => sock.once("connect", r));
+    sock.write("200 0A1B2C3D:results.data\nfirst line\n");
+    const active = await until("the upload under way", () => {
+      const a = s.srv.active();
+      return a.length === 1 && a[0]?.bytes === 37 ? a : undefined;
+    });
+    expect(active).toEqual([{ from: "127.0.0.1", botId: "0A1B2C3D", file: "results.data", bytes: 37 }]);
+    sock.end("last line\n");
+    await s.received(1);
+    expect(s.srv.active()).toEqual([]);
+  });
+
   it("50 concurrent uploads all arrive complete and are all saved", async () => {
     const s = await server();
     const body = (i: number) =>

@@ -105,6 +105,23 @@ describe("web model", () => {
     expect([...CHART_OPCODES]).toEqual([...BOT_OPCODES, ...COMMAND_OPCODES]);
   });
 
+  it("carries the uploads under way in every batch and in a late page's snapshot", () => {
+    const s = setup();
+    let uploading = [{ from: "127.0.0.2", botId: "3F2A91BC", file: "results.data", bytes: 4096 }];
+    const model = new WebModel({
+      clock: s.clock,
+      roster: s.sup.roster,
+      counters: () => ({ repaired: 0, invalid: 0, control: 0, uploadsInProgress: uploading.length }),
+      uploading: () => uploading,
+    });
+    expect(model.flush().uploading).toEqual(uploading);
+    expect(model.snapshot().uploading).toEqual(uploading);
+    uploading = [];
+    expect(model.flush().uploading).toEqual([]);
+    const none = new WebModel({ clock: s.clock, roster: s.sup.roster, counters: noCounters });
+    expect(none.flush().uploading).toEqual([]);
+  });
+
   it("folds any number of messages into one batch per interval, by opcode", async () => {
     const s = setup();
     let repaired = 0;
@@ -291,9 +308,10 @@ describe("web server", () => {
   });
 
   async function serve(s = setup()) {
-    const uploads = new (await import("node:events")).EventEmitter() as unknown as Parameters<
-      typeof startWebView
-    >[0]["uploads"];
+    const uploads = Object.assign(new (await import("node:events")).EventEmitter(), {
+      inProgress: 0,
+      active: () => [],
+    }) as unknown as Parameters<typeof startWebView>[0]["uploads"];
     view = await startWebView({
       supervisor: s.sup,
       channel: s.supChannel,

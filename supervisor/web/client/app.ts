@@ -20,6 +20,7 @@ import type {
   SeriesPoint,
   StateCounts,
   TimelineEntry,
+  UploadingView,
   UploadSummary,
   UploadView,
 } from "../wire.js";
@@ -376,6 +377,22 @@ function uploadLabel(u: UploadSummary): string {
   });
 }
 
+/** Uploads under way, replaced at every batch (the server sends at most 50). */
+function showUploading(list: UploadingView[]): void {
+  $("uploading").replaceChildren(
+    ...list.map((u) =>
+      make(
+        "li",
+        t("{{who}}: {{file}} — receiving, {{bytes}} bytes so far", {
+          who: u.botId ?? u.from,
+          file: u.file ?? "?",
+          bytes: u.bytes,
+        }),
+      ),
+    ),
+  );
+}
+
 function addUploads(list: UploadSummary[]): void {
   const ol = $("uploads");
   for (const u of list) {
@@ -624,6 +641,7 @@ function applyHello(h: Hello): void {
   uploadsSeen.clear();
   uploadsDone = 0;
   addUploads(h.uploads);
+  showUploading(h.uploading);
   showCounts(h.counts, h.uploadsInProgress, h.uploadsRefused, history_[history_.length - 1]);
   redrawCharts();
   rosterVersion = h.rosterVersion;
@@ -636,6 +654,7 @@ function applyBatch(b: Batch): void {
   if (history_.length > HISTORY_MAX) history_.splice(0, history_.length - HISTORY_MAX);
   addTimeline(b.timeline);
   addUploads(b.uploads);
+  showUploading(b.uploading);
   showCounts(b.counts, b.uploadsInProgress, b.uploadsRefused, b.point);
   redrawCharts();
   rosterVersion = b.rosterVersion;
