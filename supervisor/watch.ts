@@ -18,9 +18,10 @@ import type { Clock, TimerId } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
 import { printable } from "../shared/escape.js";
 import { formatNumber as num, t } from "../shared/i18n.js";
-import { AGED_OUT, EXIT_UNTAGGED, type LeaveReason, type SeenState } from "../shared/protocol.js";
+import type { LeaveReason, SeenState } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
 import type { Roster, RosterEvent } from "./roster.js";
+import { LEAVE_REASON_TEXT } from "./web/wire.js";
 
 export type LineKind =
   /** A message from another peer, as received. */
@@ -86,19 +87,11 @@ export interface TrafficViewOptions {
 /** Seconds below half the summary rate before every message is shown again. */
 const CALM_SECONDS = 5;
 
+// Every leave reason of the protocol has its text (a compile error otherwise).
+const REASON_TEXT: Readonly<Record<LeaveReason, string>> = LEAVE_REASON_TEXT;
+
 export function reasonText(reason: LeaveReason): string {
-  switch (reason) {
-    case AGED_OUT:
-      return t("aged out");
-    case "killed":
-      return t("killed");
-    case "lifespan":
-      return t("lifespan over");
-    case "signal":
-      return t("stopped by a signal");
-    case EXIT_UNTAGGED:
-      return t("exit");
-  }
+  return t(REASON_TEXT[reason]);
 }
 
 export function eventLine(ev: RosterEvent): ViewLine {

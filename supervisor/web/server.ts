@@ -93,6 +93,8 @@ function loadAssets(): Map<string, () => Asset> {
   };
   return new Map([
     ["/app.js", file(() => join(clientDir(), "app.js"), "text/javascript; charset=utf-8")],
+    // app.js imports ../wire.js (what the server and the page share), which resolves here.
+    ["/wire.js", file(() => join(clientDir(), "..", "wire.js"), "text/javascript; charset=utf-8")],
     ["/app.css", () => ({ type: "text/css; charset=utf-8", body: Buffer.from(PAGE_CSS) })],
     [
       "/vendor/uPlot.iife.min.js",

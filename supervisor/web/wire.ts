@@ -174,3 +174,24 @@ export interface CommandOutcome {
 export interface Hello extends Snapshot {
   about: Record<string, string | number>;
 }
+
+/** Marks an English catalogue key for extraction; this file is also compiled for the page, so it
+ *  cannot import shared/i18n.ts. */
+const N_ = <S extends string>(s: S): S => s;
+
+/** How a member left, as people read it (catalogue keys): the console (watch.ts) and the page
+ *  each translate it in their own language. */
+export const LEAVE_REASON_TEXT = {
+  "aged-out": N_("aged out"),
+  killed: N_("killed"),
+  lifespan: N_("lifespan over"),
+  signal: N_("stopped by a signal"),
+  exit: N_("exit"),
+} as const;
+
+/** The catalogue key for a leave reason; anything unknown reads as a plain exit. */
+export function leaveReasonKey(reason: string | undefined): string {
+  return reason !== undefined && Object.hasOwn(LEAVE_REASON_TEXT, reason)
+    ? LEAVE_REASON_TEXT[reason as keyof typeof LEAVE_REASON_TEXT]
+    : LEAVE_REASON_TEXT.exit;
+}

@@ -24,6 +24,7 @@ import type {
   UploadSummary,
   UploadView,
 } from "../wire.js";
+import { leaveReasonKey } from "../wire.js";
 
 declare global {
   interface Window {
@@ -82,18 +83,7 @@ function duration(ms: number): string {
 }
 
 function reasonText(reason: string | undefined): string {
-  switch (reason) {
-    case "aged-out":
-      return t("aged out");
-    case "killed":
-      return t("killed");
-    case "lifespan":
-      return t("lifespan over");
-    case "signal":
-      return t("stopped by a signal");
-    default:
-      return t("exit");
-  }
+  return t(leaveReasonKey(reason));
 }
 
 function stateText(state: string, kind: string): string {
