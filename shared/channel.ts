@@ -215,15 +215,18 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
     return this.budget?.size ?? 0;
   }
 
-  private onDatagram(bytes: Buffer, source: Source): void {
+  private onDatagram(bytes: Buffer, from: Source): void {
     const budget = this.budget;
+    let source = from;
     if (budget) {
-      const verdict = budget.allow(`${source.address} ${source.port}`, this.now());
+      const verdict = budget.allow(`${from.address} ${from.port}`, this.now());
       this.stats.sourcesEvicted = budget.stats.evicted;
       if (verdict !== "ok") {
         this.stats.throttled = budget.stats.refusedRequester;
         return;
       }
+      // Tell the reliability layer which numbers we dropped ourselves: it must not NACK them.
+      if (budget.refusedBefore > 0) source = { address: from.address, port: from.port, dropped: budget.refusedBefore };
     }
     const r = parseDatagram(bytes, this.pktSize);
     if (!r.ok) {

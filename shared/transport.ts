@@ -16,6 +16,10 @@ import type { EventEmitter } from "node:events";
 export interface Source {
   address: string;
   port: number;
+  /** Set by a reader that drops datagrams on purpose (Link's per-source read budget): how many
+   *  from this source it dropped just before this one. Their numbers are not worth asking for
+   *  again: the source is flooding, and a repair would only add to its traffic. */
+  dropped?: number;
 }
 
 export interface TransportEvents {

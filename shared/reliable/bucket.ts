@@ -65,16 +65,30 @@ export interface LimiterStats {
   evicted: number;
 }
 
+/** A requester's bucket, with what the table needs to know about it. */
+interface Requester {
+  bucket: TokenBucket;
+  /** When it last moved to the recent end of the eviction order (ms). */
+  touched: number;
+  /** Requests refused since its last allowed one. */
+  refusedRun: number;
+}
+
+/** LRU order is refreshed at most this often per requester (ms): a Map delete and set on every
+ *  request would be most of the cost of refusing a flood. */
+const TOUCH_MS = 1000;
+
 /**
  * Per-requester and total token buckets; requesters in a bounded table (least recently heard
- * forgotten first). Used for what a peer does for others: the bot's answers and uploads
- * (dnabot/limits.ts), and the datagrams a Link reads from each source (channel.ts).
+ * forgotten first, to within TOUCH_MS). Used for what a peer does for others: the bot's answers
+ * and uploads (dnabot/limits.ts), and the datagrams a Link reads from each source (channel.ts).
  */
 export class RequestLimiter {
   private readonly total: TokenBucket;
   /** Insertion order = least recently heard first. */
-  private readonly byRequester = new Map<string, TokenBucket>();
+  private readonly byRequester = new Map<string, Requester>();
   readonly stats: LimiterStats = { allowed: 0, refusedRequester: 0, refusedTotal: 0, evicted: 0 };
+  private _refusedBefore = 0;
 
   constructor(
     private readonly limits: RateLimits,
@@ -83,31 +97,49 @@ export class RequestLimiter {
     this.total = new TokenBucket(limits.totalRate, limits.totalBurst, now);
   }
 
+  /** After allow() said "ok": how many requests of that requester were refused since its
+   *  previous allowed one (what a reader dropped just before this datagram). */
+  get refusedBefore(): number {
+    return this._refusedBefore;
+  }
+
   /** May this requester have one more now? A refusal costs no token. */
   allow(requester: string, now: number): Verdict {
     let own = this.byRequester.get(requester);
     if (own) {
-      this.byRequester.delete(requester);
+      if (now - own.touched >= TOUCH_MS) {
+        this.byRequester.delete(requester);
+        this.byRequester.set(requester, own);
+        own.touched = now;
+      }
     } else {
-      own = new TokenBucket(this.limits.perRequesterRate, this.limits.perRequesterBurst, now);
       if (this.byRequester.size >= this.limits.maxRequesters) {
         const oldest = this.byRequester.keys().next();
         if (!oldest.done) this.byRequester.delete(oldest.value);
         this.stats.evicted++;
       }
+      own = {
+        bucket: new TokenBucket(this.limits.perRequesterRate, this.limits.perRequesterBurst, now),
+        touched: now,
+        refusedRun: 0,
+      };
+      this.byRequester.set(requester, own);
     }
-    this.byRequester.set(requester, own);
     // Per requester first: a flooder spends its own budget, not everyone's.
-    if (own.waitMs(now) > 0) {
+    if (own.bucket.waitMs(now) > 0) {
       this.stats.refusedRequester++;
+      own.refusedRun++;
       return "requester";
     }
     if (!this.total.take(now)) {
       this.stats.refusedTotal++;
+      own.refusedRun++;
       return "total";
     }
-    own.take(now);
+    own.bucket.take(now);
     this.stats.allowed++;
+    this._refusedBefore = own.refusedRun;
+    own.refusedRun = 0;
     return "ok";
   }
 

@@ -120,6 +120,16 @@ export class SeqStream {
     return { arrival: "new", gaps: change.gaps, abandoned: change.abandoned };
   }
 
+  /** The numbers up to `to` are ones we chose not to read (dropped unparsed by our read
+   *  budget): move past them without awaiting them; a copy of one would count as a duplicate.
+   *  Returns how many numbers were passed over, and the gaps that fell below the window. */
+  skipTo(to: number): { passed: number; abandoned: number[] } {
+    if (to <= this._high) return { passed: 0, abandoned: [] };
+    const passed = to - this._high;
+    this._high = to;
+    return { passed, abandoned: this.prune() };
+  }
+
   /** The sender announced that `last` is its latest number: everything up to it is expected. */
   announce(last: number): Change {
     if (last <= this._high) return NO_CHANGE;

@@ -143,6 +143,9 @@ export interface ReliableStats {
   nacksExpired: number;
   /** Gaps not awaited because maxGaps were awaited already. */
   gapsRefused: number;
+  /** Numbers not awaited because our read budget dropped datagrams of their source (Link's
+   *  sourceRate): we chose not to read them, so we do not ask for them again. */
+  gapsDropped: number;
   /** Senders forgotten to stay within maxSenders (least recently heard first). */
   sendersEvicted: number;
   /** LASTs refused: they announced a number beyond the plausible window of what was seen. */
@@ -181,6 +184,7 @@ export function emptyStats(): ReliableStats {
     givenUp: 0,
     nacksExpired: 0,
     gapsRefused: 0,
+    gapsDropped: 0,
     sendersEvicted: 0,
     lastRefused: 0,
     rsndRefused: 0,

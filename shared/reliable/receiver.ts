@@ -21,6 +21,7 @@
  *   above the highest for a sender heard directly, LAST_SPAN for one known only from LASTs
  *   (and such a stream, first heard through a LAST, tracks at most LAST_SPAN numbers);
  * - an RSND is delivered only for a number we await (missing, or given up but never received);
+ * - numbers our own read budget dropped (Link's sourceRate: the source floods) are not awaited;
  * - a NACK round that waits MAX_DEFER_ROUNDS rounds for a token counts as a try (deferred
  *   rounds expire),
  *   and a sender known only from LASTs gets unconfirmedTries rounds, not nackTries.
@@ -118,6 +119,13 @@ export class Receiver {
     st ??= this.newStream(msg.sender, msg.seq, source);
     this.touch(msg.sender, st, now);
     st.direct = true;
+    if (source.dropped && msg.seq > st.seq.high + 1) {
+      // Our read budget dropped datagrams of this source just before: the numbers between are
+      // most likely among them. Asking for them would make a flooding source send more.
+      const { passed, abandoned } = st.seq.skipTo(msg.seq - 1);
+      for (const seq of abandoned) this.closeGap(msg.sender, st, seq);
+      this.stats.gapsDropped += passed;
+    }
     this.arrived(msg, st, false, now);
   }
 

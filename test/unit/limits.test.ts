@@ -26,21 +26,37 @@ describe("RequestLimiter", () => {
     expect(l.stats.refusedTotal).toBe(2);
   });
 
-  it("tracks at most maxRequesters, forgetting the least recently heard", () => {
-    const l = new RequestLimiter({ ...LIMITS, totalRate: 0 }, 0);
+  it("tracks at most maxRequesters, forgetting the least recently heard (to within a second)", () => {
+    const l = new RequestLimiter({ ...LIMITS, perRequesterRate: 0.001, totalRate: 0 }, 0);
     l.allow("a", 0);
     l.allow("a", 0);
     l.allow("b", 0);
     l.allow("c", 0);
-    l.allow("a", 0); // refused, but a is now the most recently heard
-    l.allow("d", 0); // evicts b
+    l.allow("a", 500); // within a second of its last move: a keeps its place
+    l.allow("a", 1000); // refused, but a is now the most recently heard
+    l.allow("d", 1000); // evicts b
     expect(l.size).toBe(3);
     expect(l.stats.evicted).toBe(1);
     // a is still remembered as spent; b comes back with a fresh budget.
-    expect(l.allow("a", 0)).toBe("requester");
-    for (let i = 0; i < 1000; i++) l.allow(`x${i}`, 0);
+    expect(l.allow("a", 1000)).toBe("requester");
+    expect(l.allow("b", 1000)).toBe("ok");
+    expect(l.stats.evicted).toBe(2); // c went
+    for (let i = 0; i < 1000; i++) l.allow(`x${i}`, 1000);
     expect(l.size).toBe(3);
-    expect(l.stats.evicted).toBe(1 + 1000);
+    expect(l.stats.evicted).toBe(2 + 1000);
+  });
+
+  it("says how many requests of a requester were refused before the one it allows", () => {
+    const l = new RequestLimiter({ ...LIMITS, perRequesterRate: 1, perRequesterBurst: 1, totalRate: 0 }, 0);
+    expect(l.allow("a", 0)).toBe("ok");
+    expect(l.refusedBefore).toBe(0);
+    for (let i = 0; i < 5; i++) expect(l.allow("a", 10)).toBe("requester");
+    expect(l.allow("b", 10)).toBe("ok");
+    expect(l.refusedBefore).toBe(0); // b's own run, not a's
+    expect(l.allow("a", 1000)).toBe("ok");
+    expect(l.refusedBefore).toBe(5);
+    expect(l.allow("a", 2000)).toBe("ok");
+    expect(l.refusedBefore).toBe(0);
   });
 });
 

@@ -219,9 +219,12 @@ describe("per-source budget before parsing", () => {
     const real = new Link(net.endpoint());
     let fromRogue = 0;
     let fromReal = 0;
-    rx.on("message", (m) => {
+    let droppedTold = 0;
+    rx.on("message", (m, source) => {
       if (m.sender === "ROGUE001") fromRogue++;
       else fromReal++;
+      if (m.sender === "REAL0001") expect(source.dropped).toBeUndefined();
+      droppedTold += source.dropped ?? 0;
     });
     for (let s = 0; s < 10; s++) {
       for (let i = 0; i < 1000; i++) rogue.sendAs("ROGUE001", s * 1000 + i + 1, "BEAT", "*");
@@ -233,6 +236,9 @@ describe("per-source budget before parsing", () => {
     // A burst of 200, then 100 per second.
     expect(fromRogue).toBe(200 + 9 * 100);
     expect(rx.stats.throttled).toBe(10_000 - fromRogue);
+    // Each message read after a drop says how many of its source were dropped before it (the
+    // reliability layer does not NACK those): all but the drops after the last one read.
+    expect(droppedTold).toBe(rx.stats.throttled - (1000 - 100));
     expect(rx.sources).toBe(2);
   });
 

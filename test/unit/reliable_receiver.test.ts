@@ -74,6 +74,27 @@ describe("Receiver", () => {
     expect(delivered).toHaveLength(3);
   });
 
+  it("does not await numbers its own read budget dropped: a flooding source gets no NACK", () => {
+    const { clock, r, delivered, nacks, stats } = setup();
+    r.onData(msg("S 1 NEWS * a"), A);
+    r.onData(msg("S 2 NEWS * b"), A);
+    r.onData(msg("S 5 NEWS * e"), A); // 3 and 4 lost on the way: awaited
+    // The reader dropped 20 datagrams of this source unread just before 26.
+    r.onData(msg("S 26 NEWS * z"), { ...A, dropped: 20 });
+    expect(delivered.map((d) => d.text.split(" ")[1])).toEqual(["1", "2", "5", "26"]);
+    expect(stats.gapsDropped).toBe(20);
+    expect(r.pendingGaps).toBe(2);
+    clock.advance(60_000);
+    expect(new Set(nacks.map((n) => n.seq))).toEqual(new Set([3, 4]));
+    // A copy of a passed-over number is not delivered again later.
+    r.onData(msg("S 10 NEWS * j"), A);
+    expect(delivered).toHaveLength(4);
+    expect(stats.duplicates).toBe(1);
+    // In order after a drop: nothing passed over.
+    r.onData(msg("S 27 NEWS * y"), { ...A, dropped: 3 });
+    expect(stats.gapsDropped).toBe(20);
+  });
+
   it("a repair is delivered with the sender's address, marked repaired; another peer's NACK is our round", () => {
     const { clock, r, delivered, nacks, stats } = setup();
     r.onData(msg("S 1 NEWS * a"), A);
