@@ -23,6 +23,7 @@ import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import {
   ASIMOV,
   BEAT,
+  beatJitterMs,
   type BotState,
   EXIT,
   EXIT_STATUS,
@@ -53,9 +54,6 @@ export interface ResultsFile {
   append(name: string, line: string): void;
 }
 
-/** The most early a beat is sent before its control time, as the original (2 s); never more
- *  than half the heartbeat, so very short heartbeats still make sense. */
-const MAX_JITTER_MS = 2000;
 /** Keys RSET applies at once; the others (channel, language, seed) need a restart. */
 const LIVE_KEYS: ReadonlySet<string> = new Set([
   "lifespan",
@@ -330,7 +328,7 @@ export class Bot {
     const atOrAfter = this.control0 + Math.ceil((now - this.control0) / period) * period;
     this.slot = Math.min(this.slot + period, atOrAfter + period);
     if (this.slot <= now) this.slot = atOrAfter + period;
-    const jitter = this.deps.rng.next() * Math.min(MAX_JITTER_MS, period / 2);
+    const jitter = this.deps.rng.next() * beatJitterMs(period);
     const due = Math.min(this.slot - jitter, now + period);
     if (this.beatTimer !== undefined) clock.clearTimeout(this.beatTimer);
     this.beatTimer = clock.setTimeout(() => this.sendBeat(), due - now);

@@ -146,6 +146,23 @@ export const EXIT_UNTAGGED = "exit";
 export const AGED_OUT = "aged-out";
 export type LeaveReason = ExitReason | typeof EXIT_UNTAGGED | typeof AGED_OUT;
 
+/** The most early a bot sends a beat before its control time: 2 s, as the original, and never
+ *  more than half the heartbeat, so very short heartbeats still make sense. */
+export function beatJitterMs(heartbeatMs: number): number {
+  return Math.min(2000, heartbeatMs / 2);
+}
+
+/**
+ * Silence after which a supervisor ages a member out: 2 heartbeats plus the beat jitter. Beats
+ * come from a fixed schedule, each up to the jitter early, so after one lost heartbeat the next
+ * beat may come up to 2 heartbeats + jitter after the last one heard: one lost heartbeat never
+ * ages a live bot out. Supervisors check once a heartbeat, so a member silent for 3 heartbeats
+ * (two beats lost in a row, or gone) is aged out by the next check.
+ */
+export function ageOutMs(heartbeatMs: number): number {
+  return 2 * heartbeatMs + beatJitterMs(heartbeatMs);
+}
+
 /** The exit reason a `reason=` tag names (case ignored), or undefined. */
 export function exitReasonOf(tag: string | undefined): ExitReason | undefined {
   const r = tag?.toLowerCase();

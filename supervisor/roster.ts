@@ -60,7 +60,8 @@ export type RosterEvent =
 export type RosterNotice = RosterEvent | { kind: "state"; member: Member; from: SeenState; to: SeenState };
 
 export interface RosterOptions {
-  /** Members silent for longer than this are aged out (2 heartbeats). */
+  /** Members silent for longer than this are aged out (protocol.ts ageOutMs: 2 heartbeats plus
+   *  the beat jitter). */
   ageOutMs: number;
   /** Most members kept (default 20,000). */
   maxMembers?: number;

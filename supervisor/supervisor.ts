@@ -11,7 +11,7 @@ import { printable } from "../shared/escape.js";
 import { N_, formatNumber as num, t } from "../shared/i18n.js";
 import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import type { Logger } from "../shared/log.js";
-import { ASIMOV, FRANKENSTEIN, UPLD, WILDCARD } from "../shared/protocol.js";
+import { ASIMOV, ageOutMs, FRANKENSTEIN, UPLD, WILDCARD } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
 import { type Command, destNoteText, helpLines, parseCommand, type WhoFilter } from "./commands.js";
 import { type RequestReport, Requests } from "./requests.js";
@@ -107,7 +107,7 @@ export class Supervisor {
     this.inProgress = opts.uploadsInProgress;
     this.wall = opts.wallClock ?? (() => new Date());
     this.roster = new Roster({
-      ageOutMs: 2 * heartbeatMs,
+      ageOutMs: ageOutMs(heartbeatMs),
       selfId: () => opts.channel.id,
       maxMembers: opts.maxMembers,
     });

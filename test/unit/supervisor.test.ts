@@ -9,6 +9,7 @@ import { ManualClock } from "../../shared/clock.js";
 import { parseLine } from "../../shared/codec.js";
 import { initI18n, t } from "../../shared/i18n.js";
 import { MemoryNetwork } from "../../shared/memory_transport.js";
+import { ageOutMs, beatJitterMs } from "../../shared/protocol.js";
 import { complete, parseCommand } from "../../supervisor/commands.js";
 import { render, renderJson } from "../../supervisor/console.js";
 import { Roster } from "../../supervisor/roster.js";
@@ -209,11 +210,28 @@ describe("roster", () => {
     expect(s.sup.roster.botIds()).toEqual(["BBBB0002"]);
   });
 
-  it("is not aged out before 2 heartbeats of silence", async () => {
+  it("is not aged out before 2 heartbeats plus the beat jitter of silence", async () => {
     const s = setup();
     s.peer("AAAA0001").say("BEAT", "Beep");
-    await s.clock.run(HB * 1000 * 2 - 20);
+    await s.clock.run(ageOutMs(HB * 1000) - 20);
     expect(s.sup.roster.botIds()).toEqual(["AAAA0001"]);
+  });
+
+  it("one lost heartbeat never ages a live bot out; 3 heartbeats of silence do", async () => {
+    const hb = HB * 1000;
+    const jitter = beatJitterMs(hb);
+    const s = setup();
+    const bot = s.peer("AAAA0001");
+    // Beats on the schedule k·hb, each sent up to the jitter early; beat 1 is lost, beat 0
+    // went out as early as it may, beat 2 as late: the longest silence one loss can make.
+    await s.clock.run(hb - jitter);
+    bot.say("BEAT", "Beep");
+    await s.clock.run(2 * hb + jitter - 1);
+    expect(s.sup.roster.botIds()).toEqual(["AAAA0001"]);
+    bot.say("BEAT", "Beep");
+    // Then silent for 3 heartbeats: gone at the next check (one a heartbeat).
+    await s.clock.run(3 * hb + hb);
+    expect(s.texts("event")).toEqual(["+ AAAA0001 joined", "- AAAA0001 left (aged out)"]);
   });
 
   it("EXIT removes a member at once, with the reason from its tag", async () => {
