@@ -23,8 +23,8 @@ import { type RefuseReason, refusedSummary } from "../shared/keys/auth.js";
 import {
   ASIMOV,
   BEAT,
-  beatJitterMs,
   type BotState,
+  beatJitterMs,
   EXIT,
   EXIT_STATUS,
   type ExitReason,

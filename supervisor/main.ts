@@ -175,6 +175,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     quiet: prog.flags.quiet,
     uploadWait: config.uploadWait,
     summaryRate: config.summaryRate,
+    eventRate: config.eventRate,
     accessLog: accessLog?.write,
     errorLog: errorLog?.write,
     logger,

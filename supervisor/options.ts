@@ -64,6 +64,15 @@ export const SUPERVISOR_OWN_KEYS = {
     max: 100000000,
     help: N_("messages per second from which traffic is summed up on one line each second; 0 means never"),
   },
+  eventRate: {
+    kind: "int",
+    default: 100,
+    min: 0,
+    max: 100000000,
+    help: N_(
+      "joins printed one by one each second; the rest are counted on one line, and so are their leaves; 0 means all",
+    ),
+  },
   uploadWait: {
     kind: "duration",
     default: 15,

@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   whoRows?: number;
   /** Messages per second above which traffic is summed up on one line (0: never; default 1000). */
   summaryRate?: number;
+  /** Joins shown one by one each second; the rest are counted on one line (0: all; default 100). */
+  eventRate?: number;
   /** Uploads under way at the upload server (for the end of a script). */
   uploadsInProgress?: () => number;
   /** One line per valid message (received or sent), when the access log is on. */
@@ -123,6 +125,7 @@ export class Supervisor {
       sink: opts.sink,
       quiet: opts.quiet,
       summaryRate: opts.summaryRate,
+      eventRate: opts.eventRate,
       onTick: () => this.showRefusals(),
       onLeft: (id) => this.showReports(this.requests.left(id, opts.clock.now())),
     });

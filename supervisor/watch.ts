@@ -13,6 +13,9 @@
  *   opcode, members by state) while events, replies, uploads, warnings and errors are still
  *   shown; below half that rate for 5 s in a row, every message is shown again. Both switches
  *   are said on screen.
+ * - Joins too: beyond eventRate a second (a flood of invented ids), the rest of that second's
+ *   joins are counted on one line, and a member whose join had no line of its own leaves without
+ *   one too (counted on the same line). A member whose join was shown always has its leave shown.
  */
 import type { Clock, TimerId } from "../shared/clock.js";
 import type { ChanMessage } from "../shared/codec.js";
@@ -20,7 +23,7 @@ import { printable } from "../shared/escape.js";
 import { formatNumber as num, t } from "../shared/i18n.js";
 import type { LeaveReason, SeenState } from "../shared/protocol.js";
 import type { Source } from "../shared/transport.js";
-import type { Roster, RosterEvent } from "./roster.js";
+import type { Member, Roster, RosterEvent } from "./roster.js";
 import { LEAVE_REASON_TEXT } from "./web/wire.js";
 
 export type LineKind =
@@ -78,6 +81,8 @@ export interface TrafficViewOptions {
   maxHeld?: number;
   /** Messages per second from which traffic is summed up (default 1000; 0: never). */
   summaryRate?: number;
+  /** Joins shown one by one each second (default 100; 0: all). */
+  eventRate?: number;
   /** Called once a heartbeat (after the age-out). */
   onTick?: () => void;
   /** Called for each member that leaves (EXIT or aged out). */
@@ -132,10 +137,18 @@ export class TrafficView {
   private byOpcode = new Map<string, number>();
   private joins = 0;
   private leaves = 0;
+  private readonly eventRate: number;
+  /** This second's joins shown, and joins and leaves counted without a line. */
+  private joinsShown = 0;
+  private joinsUnshown = 0;
+  private leavesUnshown = 0;
+  /** Members whose join had a line: their leave gets one too (weak: evicted members go). */
+  private readonly announced = new WeakSet<Member>();
 
   constructor(private readonly opts: TrafficViewOptions) {
     this.maxHeld = opts.maxHeld ?? 10_000;
     this.summaryRate = opts.summaryRate ?? 1000;
+    this.eventRate = opts.eventRate ?? 100;
   }
 
   /** Whether traffic is being summed up (high rate) rather than printed line by line. */
@@ -150,7 +163,7 @@ export class TrafficView {
   /** Start the heartbeat checks (age-out, quiet notice). */
   start(): void {
     if (this.timer === undefined) this.schedule();
-    if (this.summaryRate > 0 && this.rateTimer === undefined) this.scheduleRate();
+    if ((this.summaryRate > 0 || this.eventRate > 0) && this.rateTimer === undefined) this.scheduleRate();
   }
 
   stop(): void {
@@ -164,11 +177,31 @@ export class TrafficView {
     this.rateTimer = this.opts.clock.setTimeout(() => this.second(), 1000);
   }
 
-  /** Once a second: switch to or from the summary, and show it. */
+  /** Once a second: the joins and leaves not shown one by one; switch to or from the summary,
+   *  and show it. */
   private second(): void {
     this.scheduleRate();
+    if (this.joinsUnshown > 0 || this.leavesUnshown > 0) {
+      this.show({
+        kind: "event",
+        text: t(
+          "+{{joins}} joined, −{{leaves}} left in the last second, without a line each (over {{rate}} joins a second)",
+          {
+            joins: num(this.joinsUnshown),
+            leaves: num(this.leavesUnshown),
+            rate: num(this.eventRate),
+          },
+        ),
+        data: { joinedUnshown: this.joinsUnshown, leftUnshown: this.leavesUnshown },
+      });
+    }
+    this.joinsShown = 0;
+    this.joinsUnshown = 0;
+    this.leavesUnshown = 0;
     const rate = this.secondCount;
-    if (!this.summary && rate >= this.summaryRate) {
+    if (this.summaryRate <= 0) {
+      // Only counting events: nothing else to do this second.
+    } else if (!this.summary && rate >= this.summaryRate) {
       this.summary = true;
       this.calmSeconds = 0;
       this.show({
@@ -241,7 +274,7 @@ export class TrafficView {
     this.schedule();
     for (const ev of this.opts.roster.ageOut(this.opts.clock.now())) {
       this.leaves++;
-      this.show(eventLine(ev));
+      this.showEvent(ev);
       this.opts.onLeft?.(ev.member.id);
     }
     this.opts.onTick?.();
@@ -261,7 +294,7 @@ export class TrafficView {
       if (ev.kind === "joined") this.joins++;
       else if (ev.kind === "left") this.leaves++;
     }
-    for (const ev of events) if (ev.kind !== "left") this.show(eventLine(ev));
+    for (const ev of events) if (ev.kind !== "left") this.showEvent(ev);
     if (!this.summary) {
       const state = this.opts.roster.get(msg.sender)?.state ?? stateOfExit(events);
       const unverified = msg.verified === false;
@@ -283,9 +316,27 @@ export class TrafficView {
     }
     for (const ev of events) {
       if (ev.kind !== "left") continue;
-      this.show(eventLine(ev));
+      this.showEvent(ev);
       this.opts.onLeft?.(ev.member.id);
     }
+  }
+
+  /** A join, leave or collision: shown, or counted when joins come faster than eventRate. */
+  private showEvent(ev: RosterEvent): void {
+    if (this.eventRate > 0) {
+      if (ev.kind === "joined") {
+        if (this.joinsShown >= this.eventRate) {
+          this.joinsUnshown++;
+          return;
+        }
+        this.joinsShown++;
+        this.announced.add(ev.member);
+      } else if (ev.kind === "left" && !this.announced.has(ev.member)) {
+        this.leavesUnshown++;
+        return;
+      }
+    }
+    this.show(eventLine(ev));
   }
 
   /** A datagram the group key refused (the supervisor shows it apart, or hides it). */

@@ -33,6 +33,7 @@ function setup(
     maxMembers?: number;
     whoRows?: number;
     summaryRate?: number;
+    eventRate?: number;
   } = {},
 ) {
   const net = new MemoryNetwork();
@@ -51,6 +52,7 @@ function setup(
     maxMembers: opts.maxMembers,
     whoRows: opts.whoRows,
     summaryRate: opts.summaryRate,
+    eventRate: opts.eventRate,
     results: "results.data",
     pktSize: 1024,
     uploadPort: 8123,
@@ -925,6 +927,40 @@ describe("high message rates", () => {
     expect(s.texts("notice").at(-1)).toBe("10 messages/s: printing every message again");
     await burst(1);
     expect(s.texts("traffic").length).toBe(traffic + 1);
+  });
+});
+
+describe("many joins a second", () => {
+  it("beyond eventRate joins are counted on one line a second; members whose join was shown have their leave shown", async () => {
+    const s = setup({ eventRate: 5, quiet: true });
+    const raw = s.net.endpoint("127.0.0.9");
+    for (let i = 0; i < 20; i++) raw.send(Buffer.from(`${(0x20000000 + i).toString(16).toUpperCase()} 1 BEAT * Beep`));
+    await s.clock.run(1000);
+    const events = s.texts("event");
+    expect(events.slice(0, 5)).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `+ ${(0x20000000 + i).toString(16).toUpperCase()} joined`),
+    );
+    expect(events.slice(5)).toEqual([
+      "+15 joined, −0 left in the last second, without a line each (over 5 joins a second)",
+    ]);
+    // All 20 go silent: the 5 announced leave with a line each, the other 15 on the count line.
+    await s.clock.run(HB * 1000 * 4);
+    const leaves = s.texts("event").slice(6);
+    expect(leaves.filter((l) => l.startsWith("- "))).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `- ${(0x20000000 + i).toString(16).toUpperCase()} left (aged out)`),
+    );
+    expect(leaves.filter((l) => !l.startsWith("- "))).toEqual([
+      "+0 joined, −15 left in the last second, without a line each (over 5 joins a second)",
+    ]);
+    expect(s.sup.roster.size).toBe(0);
+  });
+
+  it("eventRate 0 shows every join", async () => {
+    const s = setup({ eventRate: 0, summaryRate: 0 });
+    const raw = s.net.endpoint("127.0.0.9");
+    for (let i = 0; i < 300; i++) raw.send(Buffer.from(`${(0x20000000 + i).toString(16).toUpperCase()} 1 BEAT * Beep`));
+    await s.clock.run(1000);
+    expect(s.texts("event").filter((l) => l.endsWith(" joined"))).toHaveLength(300);
   });
 });
 
