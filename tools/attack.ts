@@ -37,7 +37,7 @@ import {
 import { makeRunDir, nodeProgramCommand, repoRoot } from "./botfleet.js";
 import { botConfig, runTool, ToolExit, toolArgs } from "./fleet_run.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
-import { sampleProcess } from "./procstats.js";
+import { sampleProcess, udpDrops } from "./procstats.js";
 import { checkBotArgs, initToolLanguage, sleep } from "./toolargs.js";
 
 const PROG = "attack";
@@ -270,8 +270,8 @@ type Phase = "warmup" | "attack" | "cool";
 class Listener {
   readonly bots = new Map<string, Heard>();
   phase: Phase = "warmup";
-  /** NACKs seen in the cool-down, with their arrival times. */
-  readonly nackTimes: number[] = [];
+  /** NACKs seen in the cool-down: when, and whether they asked for a real bot's message. */
+  readonly nacks: { at: number; real: boolean }[] = [];
 
   constructor(private readonly transport: UdpTransport) {
     transport.on("datagram", (bytes) => this.onDatagram(bytes));
@@ -286,7 +286,9 @@ class Listener {
     const r = parseDatagram(bytes);
     if (!r.ok) return;
     const m = r.msg;
-    if (this.phase === "cool" && m.opcode === NACK && m.seq === 0) this.nackTimes.push(Date.now());
+    if (this.phase === "cool" && m.opcode === NACK && m.seq === 0) {
+      this.nacks.push({ at: Date.now(), real: this.bots.has(m.dest) });
+    }
     if (m.opcode !== BEAT || m.seq < 1 || !isBotId(m.sender)) return;
     let h = this.bots.get(m.sender);
     if (!h) {
@@ -407,6 +409,12 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
     await sleep(2000);
     const ids = [...l.bots.keys()];
     real = new Set(ids);
+    /** Kernel drops so far: each bot's, the supervisor's, the listener's (this process). */
+    const dropsNow = (): number[] => [
+      ...[...bots, sup].map((p) => (p.child.pid !== undefined ? (udpDrops(p.child.pid) ?? 0) : 0)),
+      udpDrops(process.pid) ?? 0,
+    ];
+    const dropsBefore = dropsNow();
 
     // The attack.
     io.stderr.write(
@@ -466,6 +474,7 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
     }
     const attackMs = Date.now() - t0;
     const tEnd = Date.now();
+    const dropsAfter = dropsNow();
 
     // Cool-down.
     l.phase = "cool";
@@ -482,6 +491,7 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
       expected += d.sent;
       beatsDuring += h.during.size;
     }
+    const late = l.nacks.filter((n) => n.at >= tEnd + NACK_QUIET_AFTER_MS);
     const result: AttackResult = {
       attack: a.name,
       seconds: attackMs / 1000,
@@ -492,8 +502,17 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
       supervisorPeakMb: peakMb([sup]),
       delivery: expected > 0 ? got / expected : undefined,
       agedOut,
-      nacksAfter: l.nackTimes.filter((at) => at >= tEnd + NACK_QUIET_AFTER_MS).length,
+      nacksAfter: late.length,
+      nacksAfterReal: late.filter((n) => n.real).length,
     };
+    if (a.kind !== "slowloris" && a.kind !== "bigupload") {
+      const d = dropsAfter.map((n, i) => n - (dropsBefore[i] ?? 0));
+      result.kernelDrops = {
+        bot: Math.max(0, ...d.slice(0, bots.length)),
+        supervisor: d[bots.length] ?? 0,
+        listener: d[bots.length + 1] ?? 0,
+      };
+    }
     if (uploadResult) result.uploads = uploadResult;
     if (a.kind === "ping") result.beatsPerBotPerSecond = beatsDuring / ids.length / (attackMs / 1000);
     return result;

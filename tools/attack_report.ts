@@ -74,8 +74,14 @@ export interface AttackResult {
   delivery: number | undefined;
   /** Real bots the supervisor aged out during the attack and the cool-down. */
   agedOut: number;
-  /** NACKs on the group from 10 s after the attack ended to the end of the cool-down. */
+  /** NACKs on the group from 10 s after the attack ended to the end of the cool-down, and how
+   *  many of them asked for a real bot's message. */
   nacksAfter: number;
+  nacksAfterReal?: number;
+  /** Datagrams the kernel dropped during the attack because a program did not read them in time
+   *  (its receive buffer was full): the most of any bot, the supervisor's, and the listener's.
+   *  Only for datagram floods. */
+  kernelDrops?: { bot: number; supervisor: number; listener: number };
   /** Uploads saved / asked for (slowloris, bigupload). */
   uploads?: { saved: number; asked: number };
   /** BEATs per real bot per second during the attack (ping: answers are bounded). */
@@ -137,6 +143,7 @@ export function attackTable(results: readonly AttackResult[]): string[] {
     t("heartbeats delivered"),
     t("aged out"),
     t("NACKs 10 s after"),
+    t("kernel drops bot / supervisor"),
     t("other"),
   ];
   const rows = results.map((r) => [
@@ -149,7 +156,12 @@ export function attackTable(results: readonly AttackResult[]): string[] {
     `${r.supervisorPeakMb.toFixed(0)} MB`,
     pct(r.delivery),
     String(r.agedOut),
-    String(r.nacksAfter),
+    r.nacksAfterReal
+      ? t("{{n}} ({{real}} for real bots)", { n: r.nacksAfter, real: r.nacksAfterReal })
+      : String(r.nacksAfter),
+    r.kernelDrops && r.sent > 0
+      ? `${pct(r.kernelDrops.bot / r.sent)} / ${pct(r.kernelDrops.supervisor / r.sent)}`
+      : "-",
     [
       r.uploads ? t("uploads saved {{saved}}/{{asked}}", r.uploads) : "",
       r.beatsPerBotPerSecond !== undefined

@@ -4,7 +4,7 @@
  * is gone.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** A `Key:   123 kB` line of /proc/<pid>/status, in kB. */
 export function parseStatusKb(status: string, key: string): number | undefined {
@@ -51,6 +51,54 @@ export function sampleProcess(pid: number): ProcSample | undefined {
     const ticks = parseCpuTicks(stat);
     if (rssKb === undefined || hwmKb === undefined || ticks === undefined) return undefined;
     return { rssKb, hwmKb, cpuSeconds: ticks / clockTicks() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The inodes of the sockets among /proc/<pid>/fd's links (`socket:[123]`). */
+export function socketInodes(links: readonly string[]): Set<string> {
+  const inodes = new Set<string>();
+  for (const l of links) {
+    const m = /^socket:\[(\d+)\]$/.exec(l);
+    if (m) inodes.add(m[1] as string);
+  }
+  return inodes;
+}
+
+/** Datagrams the kernel dropped (receive buffer full) on the sockets with these inodes, from
+ *  the text of /proc/<pid>/net/udp or udp6 (inode is field 10, drops field 13). */
+export function parseUdpDrops(table: string, inodes: ReadonlySet<string>): number {
+  let drops = 0;
+  for (const line of table.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 13 && inodes.has(f[9] as string)) drops += Number(f[12]) || 0;
+  }
+  return drops;
+}
+
+/** Datagrams the kernel dropped on a process's UDP sockets because it did not read them in
+ *  time (its receive buffers were full); undefined once it is gone. */
+export function udpDrops(pid: number): number | undefined {
+  try {
+    const links: string[] = [];
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        links.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+    const inodes = socketInodes(links);
+    let drops = 0;
+    for (const table of ["udp", "udp6"]) {
+      try {
+        drops += parseUdpDrops(readFileSync(`/proc/${pid}/net/${table}`, "utf8"), inodes);
+      } catch {
+        // No IPv6 table: nothing there.
+      }
+    }
+    return drops;
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ROGUE_MODES } from "../../dnabot/rogue.js";
 import { ATTACKS, attackTable, deliveryOf, isPrivateNamespace } from "../../tools/attack_report.js";
+import { parseUdpDrops, socketInodes } from "../../tools/procstats.js";
 
 describe("attacks", () => {
   it("cover every rogue mode and the upload server's two attacks, once each", () => {
@@ -53,6 +54,46 @@ describe("table", () => {
       },
     ]);
     expect(lines).toHaveLength(3);
-    expect(lines[2]).toBe("| slowloris | 60 | 1000 | 17 | 0 | 70 MB | 91 MB | 99.5 % | 0 | 0 | uploads saved 5/5 |");
+    expect(lines[2]).toBe(
+      "| slowloris | 60 | 1000 | 17 | 0 | 70 MB | 91 MB | 99.5 % | 0 | 0 | - | uploads saved 5/5 |",
+    );
+  });
+
+  it("shows the kernel's drops as a share of what was sent, and which NACKs were for real bots", () => {
+    const [, , row] = attackTable([
+      {
+        attack: "beats",
+        seconds: 60,
+        sent: 200_000,
+        rate: 3333.3,
+        crashes: 0,
+        botPeakMb: 100,
+        supervisorPeakMb: 110,
+        delivery: 1,
+        agedOut: 0,
+        nacksAfter: 20,
+        nacksAfterReal: 2,
+        kernelDrops: { bot: 2000, supervisor: 5000, listener: 0 },
+      },
+    ]);
+    expect(row).toBe(
+      "| beats | 60 | 200000 | 3333 | 0 | 100 MB | 110 MB | 100.0 % | 0 | 20 (2 for real bots) | 1.0 % / 2.5 % |  |",
+    );
+  });
+});
+
+describe("kernel drops from /proc", () => {
+  it("sums the drops column of the process's own sockets only", () => {
+    const table = [
+      "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+      " 4734: 040201EF:E050 00000000:0000 07 00000000:001B2E40 00:00000000 00000000     0        0 1044625 2 00000000c7f25ad6 442579",
+      " 4734: 040201EF:E050 00000000:0000 07 00000000:0018E540 00:00000000 00000000     0        0 1044461 2 000000006cdb0e3f 68576",
+      " 4780: 0100007F:E07E 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1044614 2 00000000943ea722 7",
+      "",
+    ].join("\n");
+    const inodes = socketInodes(["pipe:[99]", "socket:[1044461]", "socket:[1044614]", "/dev/null"]);
+    expect([...inodes]).toEqual(["1044461", "1044614"]);
+    expect(parseUdpDrops(table, inodes)).toBe(68576 + 7);
+    expect(parseUdpDrops(table, new Set())).toBe(0);
   });
 });
