@@ -37,7 +37,7 @@ import {
 import { makeRunDir, nodeProgramCommand, repoRoot } from "./botfleet.js";
 import { botConfig, runTool, ToolExit, toolArgs } from "./fleet_run.js";
 import { freeTcpPort, freeUdpPort } from "./ports.js";
-import { sampleProcess, udpDrops } from "./procstats.js";
+import { machineCpu, sampleProcess, udpDrops } from "./procstats.js";
 import { checkBotArgs, initToolLanguage, sleep } from "./toolargs.js";
 
 const PROG = "attack";
@@ -58,6 +58,8 @@ interface Options {
   botArgs: string[];
   /** After the attack, before the figures are taken. */
   coolMs: number;
+  /** Datagrams per second of the floods (attacks whose rate is 0: as fast as they can). */
+  floodRate: number;
 }
 
 function netns(pid: string): string | undefined {
@@ -70,13 +72,16 @@ function netns(pid: string): string | undefined {
 
 async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: ProgramIO): Promise<number> {
   initToolLanguage(argv, env);
-  const args = toolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only", "cool"] });
+  const args = toolArgs(PROG, argv, { flags: ["json"], values: ["seconds", "bots", "only", "cool", "rate"] });
   if (args.flags.has("help")) {
     io.stdout.write(
       `${[
-        t("Usage: npm run attack -- [-seconds=60] [-bots=5] [-only=ATTACK,...] [-cool=12] [-json] [bot options]"),
+        t(
+          "Usage: npm run attack -- [-seconds=60] [-bots=5] [-only=ATTACK,...] [-cool=12] [-rate=N] [-json] [bot options]",
+        ),
         t("Runs each attack against live bots and a supervisor inside a private network namespace and prints a table."),
         t("Attacks: {{list}}", { list: ATTACKS.map((a) => a.name).join(", ") }),
+        t("-rate=N: datagrams per second of the floods (ids, beats, malformed), instead of as fast as one process can"),
       ].join("\n")}\n`,
     );
     return 0;
@@ -98,6 +103,7 @@ async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progr
     botCount: positiveInt("bots", 5, 50),
     botArgs: args.botArgs,
     coolMs: positiveInt("cool", 12, 600) * 1000,
+    floodRate: args.values.has("rate") ? positiveInt("rate", 0, 10_000_000) : 0,
   };
   if (args.positional.length > 0) {
     throw new ToolExit(
@@ -415,6 +421,11 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
       udpDrops(process.pid) ?? 0,
     ];
     const dropsBefore = dropsNow();
+    /** CPU seconds used so far by each bot and the supervisor. */
+    const cpuNow = (): number[] =>
+      [...bots, sup].map((p) => (p.child.pid !== undefined ? (sampleProcess(p.child.pid)?.cpuSeconds ?? 0) : 0));
+    const cpuBefore = cpuNow();
+    const machineBefore = machineCpu();
 
     // The attack.
     io.stderr.write(
@@ -458,7 +469,7 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
       const rogue = start(
         "rogue",
         "dnabot",
-        [`-rogue=${a.kind}`, `-rogueRate=${a.rate}`, `-lifespan=${duration}`, ...common],
+        [`-rogue=${a.kind}`, `-rogueRate=${a.rate || opts.floodRate}`, `-lifespan=${duration}`, ...common],
         rogueDir,
         io.stderr,
       );
@@ -475,6 +486,8 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
     const attackMs = Date.now() - t0;
     const tEnd = Date.now();
     const dropsAfter = dropsNow();
+    const cpuAfter = cpuNow();
+    const machineAfter = machineCpu();
 
     // Cool-down.
     l.phase = "cool";
@@ -504,6 +517,14 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
       agedOut,
       nacksAfter: late.length,
       nacksAfterReal: late.filter((n) => n.real).length,
+    };
+    if (machineBefore && machineAfter && machineAfter.total > machineBefore.total) {
+      result.machineBusy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
+    }
+    const cores = cpuAfter.map((c, i) => (c - (cpuBefore[i] ?? 0)) / (attackMs / 1000));
+    result.cores = {
+      bot: cores.slice(0, bots.length).reduce((x, y) => x + y, 0) / bots.length,
+      supervisor: cores[bots.length] ?? 0,
     };
     if (a.kind !== "slowloris" && a.kind !== "bigupload") {
       const d = dropsAfter.map((n, i) => n - (dropsBefore[i] ?? 0));

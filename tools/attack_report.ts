@@ -82,6 +82,10 @@ export interface AttackResult {
    *  (its receive buffer was full): the most of any bot, the supervisor's, and the listener's.
    *  Only for datagram floods. */
   kernelDrops?: { bot: number; supervisor: number; listener: number };
+  /** The whole machine's CPU during the attack: the busy share of all its cores. */
+  machineBusy?: number;
+  /** Cores used during the attack: by a bot (the mean of the bots) and by the supervisor. */
+  cores?: { bot: number; supervisor: number };
   /** Uploads saved / asked for (slowloris, bigupload). */
   uploads?: { saved: number; asked: number };
   /** BEATs per real bot per second during the attack (ping: answers are bounded). */
@@ -144,6 +148,7 @@ export function attackTable(results: readonly AttackResult[]): string[] {
     t("aged out"),
     t("NACKs 10 s after"),
     t("kernel drops bot / supervisor"),
+    t("CPU busy"),
     t("other"),
   ];
   const rows = results.map((r) => [
@@ -162,6 +167,7 @@ export function attackTable(results: readonly AttackResult[]): string[] {
     r.kernelDrops && r.sent > 0
       ? `${pct(r.kernelDrops.bot / r.sent)} / ${pct(r.kernelDrops.supervisor / r.sent)}`
       : "-",
+    pct(r.machineBusy),
     [
       r.uploads ? t("uploads saved {{saved}}/{{asked}}", r.uploads) : "",
       r.beatsPerBotPerSecond !== undefined

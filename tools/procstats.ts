@@ -103,3 +103,23 @@ export function udpDrops(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** Jiffies the whole machine spent busy and in all, from the first line of /proc/stat
+ *  (`cpu user nice system idle iowait irq softirq steal ...`): idle and iowait are not busy. */
+export function parseMachineCpu(stat: string): { busy: number; total: number } | undefined {
+  const line = stat.split("\n", 1)[0] ?? "";
+  const f = line.trim().split(/\s+/);
+  if (f[0] !== "cpu") return undefined;
+  const n = f.slice(1, 9).map(Number);
+  if (n.length < 4 || n.some((x) => !Number.isFinite(x))) return undefined;
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: total - (n[3] ?? 0) - (n[4] ?? 0), total };
+}
+
+export function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    return parseMachineCpu(readFileSync("/proc/stat", "utf8"));
+  } catch {
+    return undefined;
+  }
+}

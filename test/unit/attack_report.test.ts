@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ROGUE_MODES } from "../../dnabot/rogue.js";
 import { ATTACKS, attackTable, deliveryOf, isPrivateNamespace } from "../../tools/attack_report.js";
-import { parseUdpDrops, socketInodes } from "../../tools/procstats.js";
+import { parseMachineCpu, parseUdpDrops, socketInodes } from "../../tools/procstats.js";
 
 describe("attacks", () => {
   it("cover every rogue mode and the upload server's two attacks, once each", () => {
@@ -55,7 +55,7 @@ describe("table", () => {
     ]);
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe(
-      "| slowloris | 60 | 1000 | 17 | 0 | 70 MB | 91 MB | 99.5 % | 0 | 0 | - | uploads saved 5/5 |",
+      "| slowloris | 60 | 1000 | 17 | 0 | 70 MB | 91 MB | 99.5 % | 0 | 0 | - | - | uploads saved 5/5 |",
     );
   });
 
@@ -74,10 +74,11 @@ describe("table", () => {
         nacksAfter: 20,
         nacksAfterReal: 2,
         kernelDrops: { bot: 2000, supervisor: 5000, listener: 0 },
+        machineBusy: 0.9987,
       },
     ]);
     expect(row).toBe(
-      "| beats | 60 | 200000 | 3333 | 0 | 100 MB | 110 MB | 100.0 % | 0 | 20 (2 for real bots) | 1.0 % / 2.5 % |  |",
+      "| beats | 60 | 200000 | 3333 | 0 | 100 MB | 110 MB | 100.0 % | 0 | 20 (2 for real bots) | 1.0 % / 2.5 % | 99.9 % |  |",
     );
   });
 });
@@ -95,5 +96,11 @@ describe("kernel drops from /proc", () => {
     expect([...inodes]).toEqual(["1044461", "1044614"]);
     expect(parseUdpDrops(table, inodes)).toBe(68576 + 7);
     expect(parseUdpDrops(table, new Set())).toBe(0);
+  });
+
+  it("reads the machine's busy and total jiffies from /proc/stat", () => {
+    const stat = "cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 50 2 25 400 20 1 1 0 0 0\n";
+    expect(parseMachineCpu(stat)).toEqual({ busy: 160, total: 1000 });
+    expect(parseMachineCpu("intr 1 2 3")).toBeUndefined();
   });
 });
