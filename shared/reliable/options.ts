@@ -50,7 +50,8 @@ export interface ReliableOptions {
   maxSenders?: number;
   /** Most gaps awaited at once, over all senders; gaps beyond it are not NACKed. Default 4096. */
   maxGaps?: number;
-  /** NACK rounds for a sender known only from its LAST (never heard directly). Default 3. */
+  /** NACK rounds for a sender known only from its LAST (never heard directly), or that never
+   *  spoke this protocol (no LAST, no prior= tag: the original's bots, forgers). Default 3. */
   unconfirmedTries?: number;
   /** Answers (RSND/SKIP) one requester (source address and port) may cause per second, and in
    *  a burst; all requesters together are held to rsndRate. Default 5/s, bursts of 10. */

@@ -24,7 +24,8 @@
  * - numbers our own read budget dropped (Link's sourceRate: the source floods) are not awaited;
  * - a NACK round that waits MAX_DEFER_ROUNDS rounds for a token counts as a try (deferred
  *   rounds expire),
- *   and a sender known only from LASTs gets unconfirmedTries rounds, not nackTries.
+ *   and a sender known only from LASTs, or one that never spoke this protocol (no LAST, no
+ *   prior= tag: the original's bots, forgers), gets unconfirmedTries rounds, not nackTries.
  *
  * What to do with a message (deliver it, keep a copy) and how to send a NACK are the caller's
  * (endpoint.ts), through the hooks.
@@ -60,6 +61,9 @@ interface Stream {
   heard: number;
   /** A sequenced message of it was heard directly (not only LASTs about it). */
   direct: boolean;
+  /** It speaks this protocol: it sent a LAST or a prior= tag. The original's bots never answer a
+   *  NACK (only a peer holding a copy can), nor does a forger. */
+  speaks: boolean;
   /** The gaps awaited (only while there are some). */
   gaps: Map<number, Gap> | undefined;
 }
@@ -152,6 +156,7 @@ export class Receiver {
     this.apply(sender, st, r);
     const superseded = this.s.superseded.has(msg.opcode);
     const prior = superseded ? priorOf(msg) : undefined;
+    if (prior !== undefined) st.speaks = true;
     if (prior !== undefined && r.arrival === "new" && st.gaps) this.inferPrior(sender, st, prior, msg.seq);
     if (r.arrival !== "new") {
       if (r.arrival === "duplicate") this.stats.duplicates++;
@@ -195,6 +200,7 @@ export class Receiver {
       if (sinceStart) this.apply(sender, st, st.seq.extendBack(Math.max(c.first as number, st.seq.high - span + 1)));
     }
     this.touch(sender, st, now);
+    st.speaks = true;
     this.apply(sender, st, st.seq.announce(c.seq));
     if (c.nb !== undefined && st.gaps) this.inferFromList(sender, st, c.seq, c.nb, c.first);
   }
@@ -296,7 +302,7 @@ export class Receiver {
     const st = this.streams.get(sender);
     const gap = st?.gaps?.get(seq);
     if (!st || !gap) return;
-    const tries = st.direct ? this.s.nackTries : Math.min(this.s.nackTries, this.s.unconfirmedTries);
+    const tries = st.direct && st.speaks ? this.s.nackTries : Math.min(this.s.nackTries, this.s.unconfirmedTries);
     if (gap.tries >= tries) {
       st.seq.resolve(seq);
       this.closeGap(sender, st, seq);
@@ -341,6 +347,7 @@ export class Receiver {
       source,
       heard: this.s.clock.now(),
       direct: false,
+      speaks: false,
       gaps: undefined,
     };
     this.streams.set(sender, st);

@@ -74,6 +74,30 @@ describe("Receiver", () => {
     expect(delivered).toHaveLength(3);
   });
 
+  it("a sender that never spoke this protocol (no LAST, no prior=) gets unconfirmedTries rounds, one that did nackTries", () => {
+    const { clock, r, nacks, stats } = setup({ nackTries: 6, unconfirmedTries: 2 });
+    // The original's bot (or a forger): plain BEATs, no prior= tag.
+    r.onData(msg("O 1 BEAT * Beep"), A);
+    r.onData(msg("O 3 BEAT * Beep"), A);
+    // One of ours: its BEATs carry prior=.
+    r.onData(msg("S 1 NEWS * a"), A2);
+    r.onData(msg("S 2 BEAT * Beep prior=1"), A2);
+    r.onData(msg("S 4 NEWS * d"), A2);
+    clock.advance(120_000);
+    expect(nacks.filter((n) => n.sender === "O")).toHaveLength(2);
+    expect(nacks.filter((n) => n.sender === "S")).toHaveLength(6);
+    expect(stats.givenUp).toBe(2);
+  });
+
+  it("a LAST from a sender shows it speaks this protocol: its gaps get nackTries rounds", () => {
+    const { clock, r, nacks } = setup({ nackTries: 6, unconfirmedTries: 2 });
+    r.onData(msg("H 1 PING * x"), A);
+    r.onLast("H", last("H 0 LAST * 1 age=0"), A);
+    r.onData(msg("H 3 PING * y"), A);
+    clock.advance(120_000);
+    expect(nacks.filter((n) => n.sender === "H")).toHaveLength(6);
+  });
+
   it("does not await numbers its own read budget dropped: a flooding source gets no NACK", () => {
     const { clock, r, delivered, nacks, stats } = setup();
     r.onData(msg("S 1 NEWS * a"), A);
