@@ -152,12 +152,17 @@ export class Bot {
   private pendingUploads = 0;
   private readonly onMessage = (msg: ChanMessage, source: Source): void => this.enqueue(msg, source);
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
-    this.deps.logger.debug({ reason, text: printable(text), from: source.address }, t("invalid datagram dropped"));
+    // Guarded: a flood of malformed datagrams comes this way, and nobody reads the lines.
+    if (this.deps.logger.isLevelEnabled("debug")) {
+      this.deps.logger.debug({ reason, text: printable(text), from: source.address }, t("invalid datagram dropped"));
+    }
   };
   private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
     this.stats.refusedByReason[reason] = (this.stats.refusedByReason[reason] ?? 0) + 1;
     this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
-    this.deps.logger.debug({ reason, text: printable(text), from: source.address }, t("refused datagram dropped"));
+    if (this.deps.logger.isLevelEnabled("debug")) {
+      this.deps.logger.debug({ reason, text: printable(text), from: source.address }, t("refused datagram dropped"));
+    }
     // One warning per heartbeat at most, however many arrive.
     if (this.refusedTimer !== undefined) return;
     const clock = this.deps.clock;
@@ -439,25 +444,26 @@ export class Bot {
   private admit(limiter: RequestLimiter, msg: ChanMessage, source: Source): boolean {
     const verdict = limiter.allow(source.address, this.deps.clock.now());
     if (verdict === "ok") return true;
-    this.refuse(
-      msg,
-      source,
+    this.refuse(msg, source, () =>
       verdict === "requester" ? t("over the rate for its sender") : t("over the rate for all senders"),
     );
     this.stats.refused++;
     return false;
   }
 
-  private refuse(msg: ChanMessage, source: Source, why: string): void {
+  /** `why` is only built when debug lines are on: forged commands come in floods. */
+  private refuse(msg: ChanMessage, source: Source, why: () => string): void {
     this.refusedWarn.note();
-    this.deps.logger.debug(
-      t("{{opcode}} from {{sender}} ({{address}}) refused: {{why}}", {
-        opcode: msg.opcode,
-        sender: msg.sender,
-        address: source.address,
-        why,
-      }),
-    );
+    if (this.deps.logger.isLevelEnabled("debug")) {
+      this.deps.logger.debug(
+        t("{{opcode}} from {{sender}} ({{address}}) refused: {{why}}", {
+          opcode: msg.opcode,
+          sender: printable(msg.sender),
+          address: source.address,
+          why: why(),
+        }),
+      );
+    }
     this.reportDrops(this.deps.clock.now());
   }
 
@@ -466,7 +472,9 @@ export class Bot {
     // Every KILL, to anyone, makes a bot nervous.
     if (msg.opcode === KILL) {
       this.frankensteinP = Math.min(1, this.frankensteinP + this.config.killBoost);
-      this.deps.logger.debug(t("KILL seen, Frankenstein probability now {{p, number}}", { p: this.frankensteinP }));
+      if (this.deps.logger.isLevelEnabled("debug")) {
+        this.deps.logger.debug(t("KILL seen, Frankenstein probability now {{p, number}}", { p: this.frankensteinP }));
+      }
     }
     if (msg.dest !== this.id && msg.dest !== WILDCARD) return;
     if (isCommandOpcode(msg.opcode) && this.deps.logger.isLevelEnabled("debug")) {
@@ -607,9 +615,7 @@ export class Bot {
     const target = uploadPort(tags[TAG.port], this.config.filePort);
     if (!target.ok) {
       this.stats.badPort++;
-      this.refuse(
-        msg,
-        source,
+      this.refuse(msg, source, () =>
         target.reason === "bad-port" ? t("port= is not a port number") : t("port= is privileged and not filePort"),
       );
       return;

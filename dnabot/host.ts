@@ -181,7 +181,9 @@ export class BotHost {
     this.dispatcher.route(msg, (ch) => ch.deliver(msg, source));
   };
   private readonly onInvalid = (reason: string, text: string, source: Source): void => {
-    this.opts.logger.debug({ reason, text: printable(text), from: source.address }, t("invalid datagram dropped"));
+    if (this.opts.logger.isLevelEnabled("debug")) {
+      this.opts.logger.debug({ reason, text: printable(text), from: source.address }, t("invalid datagram dropped"));
+    }
   };
   private readonly onWarning = (err: Error): void => {
     this.opts.logger.warn(t("Channel warning: {{error}}", { error: err.message }));
@@ -193,7 +195,9 @@ export class BotHost {
   private readonly onRefused = (reason: RefuseReason, text: string, source: Source): void => {
     this.refusedByReason[reason] = (this.refusedByReason[reason] ?? 0) + 1;
     this.refusedUnreported[reason] = (this.refusedUnreported[reason] ?? 0) + 1;
-    this.opts.logger.debug({ reason, text: printable(text), from: source.address }, t("refused datagram dropped"));
+    if (this.opts.logger.isLevelEnabled("debug")) {
+      this.opts.logger.debug({ reason, text: printable(text), from: source.address }, t("refused datagram dropped"));
+    }
     if (this.opts.clock.now() - this.refusedReportedAt >= REFUSED_REPORT_MS) this.reportRefused();
   };
   private reportRefused(): void {

@@ -135,8 +135,11 @@ export class Supervisor {
       this.showReports(this.requests.heard(msg.sender, msg.opcode, opts.clock.now()));
     });
     opts.channel.on("invalid", (reason, text, source) => {
+      // Floods of malformed datagrams come this way: build the lines only for who reads them.
+      const debug = opts.logger?.isLevelEnabled("debug") ? opts.logger : undefined;
+      if (!debug && !opts.errorLog) return;
       const safe = printable(text);
-      opts.logger?.debug({ reason, text: safe, from: where(source) }, t("malformed datagram dropped"));
+      debug?.debug({ reason, text: safe, from: where(source) }, t("malformed datagram dropped"));
       opts.errorLog?.(`${this.stamp()} ${where(source)} ${reason} "${safe}"`);
     });
     opts.channel.on("refused", (reason, text, source) => {

@@ -55,7 +55,14 @@ import { Announcer } from "./announcer.js";
 import { Answerer } from "./answerer.js";
 import { TokenBucket } from "./bucket.js";
 import { HeldCopies } from "./held.js";
-import { emptyStats, type ReliableOptions, type ReliableStats, type Settings, settingsOf } from "./options.js";
+import {
+  debugLog,
+  emptyStats,
+  type ReliableOptions,
+  type ReliableStats,
+  type Settings,
+  settingsOf,
+} from "./options.js";
 import { Receiver } from "./receiver.js";
 import { Scheduler } from "./scheduler.js";
 import { bodyOf, isControlOpcode, LAST, NACK, nackArgs, parseControl, priorTag, RSND, rsndArgs, SKIP } from "./wire.js";
@@ -249,7 +256,7 @@ export class ReliableEndpoint extends EventEmitter<ChannelEvents> implements Gro
     const r = parseControl(msg);
     if (!r.ok) {
       this.counters.invalidControl++;
-      this.s.logger?.debug({ text: msg.text, reason: r.reason }, t("invalid control message dropped"));
+      debugLog(this.s.logger)?.debug({ text: msg.text, reason: r.reason }, t("invalid control message dropped"));
       return;
     }
     this.counters.controlReceived++;

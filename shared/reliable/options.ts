@@ -12,6 +12,13 @@ import { DEFAULT_LIMITS, type StreamLimits } from "./gaps.js";
 /** All the layer ever logs: debug lines with fields (pino's logger fits, so does a test's). */
 export interface DebugLog {
   debug(fields: Record<string, unknown>, msg: string): void;
+  /** pino's: lets the layer skip building a line nobody will see (floods hit these paths). */
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** The log, if it takes debug lines (a missing isLevelEnabled means it takes everything). */
+export function debugLog(log: DebugLog | undefined): DebugLog | undefined {
+  return log && (log.isLevelEnabled?.("debug") ?? true) ? log : undefined;
 }
 
 export interface ReliableOptions {

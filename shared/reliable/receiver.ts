@@ -34,7 +34,7 @@ import type { ChanMessage } from "../codec.js";
 import { t } from "../i18n.js";
 import type { Source } from "../transport.js";
 import { type Change, SeqStream } from "./gaps.js";
-import type { ReliableStats, Settings } from "./options.js";
+import { debugLog, type ReliableStats, type Settings } from "./options.js";
 import type { Scheduler } from "./scheduler.js";
 import { type LastControl, NB_MAX, priorOf, withoutPrior } from "./wire.js";
 
@@ -194,7 +194,7 @@ export class Receiver {
       const span = st.direct ? st.seq.limits.maxMissing : LAST_SPAN;
       if (c.seq > st.seq.high + span) {
         this.stats.lastRefused++;
-        this.s.logger?.debug({ sender, seq: c.seq, high: st.seq.high }, t("implausible LAST refused"));
+        debugLog(this.s.logger)?.debug({ sender, seq: c.seq, high: st.seq.high }, t("implausible LAST refused"));
         return;
       }
       if (sinceStart) this.apply(sender, st, st.seq.extendBack(Math.max(c.first as number, st.seq.high - span + 1)));
@@ -307,7 +307,7 @@ export class Receiver {
       st.seq.resolve(seq);
       this.closeGap(sender, st, seq);
       this.stats.givenUp++;
-      this.s.logger?.debug({ sender, seq, tries: gap.tries }, t("gave up waiting for a lost message"));
+      debugLog(this.s.logger)?.debug({ sender, seq, tries: gap.tries }, t("gave up waiting for a lost message"));
       return;
     }
     const now = this.s.clock.now();
@@ -368,7 +368,7 @@ export class Receiver {
     this.forget(sender);
     this.onRestart(sender);
     this.stats.restarts++;
-    this.s.logger?.debug({ sender }, t("sender restarted: tracking its new sequence"));
+    debugLog(this.s.logger)?.debug({ sender }, t("sender restarted: tracking its new sequence"));
     return undefined;
   }
 
