@@ -312,11 +312,21 @@ export class Receiver {
     }
     const now = this.s.clock.now();
     if (!this.takeNackToken(now)) {
-      if (gap.waitingSince < 0) gap.waitingSince = now;
-      if (now - gap.waitingSince < MAX_DEFER_ROUNDS * this.roundMs()) {
+      const first = gap.waitingSince < 0;
+      if (first) gap.waitingSince = now;
+      const windowMs = MAX_DEFER_ROUNDS * this.roundMs();
+      const left = gap.waitingSince + windowMs - now;
+      // More gaps await than tokens will come in a window (tokens come nackRate a second): each
+      // tries once, at a random moment of its window, then its round is spent. Polling every few
+      // hundred milliseconds instead, thousands of gaps under a flood took most of a victim's CPU.
+      const crowded = this.s.nackRate > 0 && (this.totalGaps / this.s.nackRate) * 1000 > windowMs;
+      if (left > 0 && (first || !crowded)) {
         // Over our NACK rate: this round waits for a token (and may be suppressed meanwhile).
         this.stats.nacksDeferred++;
-        const wait = this.nackTokenWait(now) + this.s.rng.next() * this.s.nackWaitMs;
+        const tokenWait = this.nackTokenWait(now);
+        const wait = crowded
+          ? Math.min(left, tokenWait + this.s.rng.next() * left)
+          : tokenWait + this.s.rng.next() * this.s.nackWaitMs;
         this.sched.set(nackKey(sender, seq), wait, () => this.nackDue(sender, seq));
         return;
       }

@@ -98,6 +98,24 @@ describe("Receiver", () => {
     expect(nacks.filter((n) => n.sender === "H")).toHaveLength(6);
   });
 
+  it("a backlog of gaps over the NACK rate waits for tokens without polling: each deferred round tries about once", () => {
+    const { clock, r, nacks, stats } = setup({ nackRate: 10, nackTries: 3, unconfirmedTries: 3 });
+    for (let k = 0; k < 8; k++) {
+      r.onData(msg(`S${k} 1 NEWS * a`), A);
+      r.onData(msg(`S${k} 127 NEWS * z`), A); // 125 gaps each: 1,000 in all
+    }
+    expect(r.pendingGaps).toBe(1000);
+    clock.advance(60_000);
+    expect(r.pendingGaps).toBe(0);
+    expect(stats.givenUp).toBe(1000);
+    // Within the rate: a burst of 20, then 10 a second.
+    expect(nacks.length).toBeLessThanOrEqual(20 + 10 * 60);
+    // 3 rounds per gap, each deferred about once (2,959 times in all); it was 33,099 when every
+    // gap polled for a token every ~0.2 s.
+    expect(stats.nacksDeferred).toBeLessThan(1.2 * 3 * 1000);
+    expect(stats.nacksExpired + stats.nacksSent).toBe(3 * 1000);
+  });
+
   it("does not await numbers its own read budget dropped: a flooding source gets no NACK", () => {
     const { clock, r, delivered, nacks, stats } = setup();
     r.onData(msg("S 1 NEWS * a"), A);
