@@ -65,6 +65,8 @@ export interface PeerOptions {
   reliable?: Partial<Omit<ReliableOptions, "clock" | "rng">>;
   /** A group key: the peer signs and verifies (shared/keys/). */
   auth?: GroupAuth;
+  /** The Link's read budget per source (datagrams per second on the group's clock). */
+  sourceRate?: number;
 }
 
 let seedCounter = 1;
@@ -83,7 +85,7 @@ export class Group {
     const filter = new FilterTransport(lossy);
     const rel = opts.legacy
       ? undefined
-      : new ReliableChannel(new Link(filter, { auth: opts.auth }), {
+      : new ReliableChannel(new Link(filter, { auth: opts.auth, ...this.budget(opts.sourceRate) }), {
           id,
           clock: this.clock,
           rng: seededRng(seed),
@@ -103,6 +105,10 @@ export class Group {
     chan.on("message", (msg, source) => p.got.push({ msg, source, at: this.clock.now() }));
     this.peers.push(p);
     return p;
+  }
+
+  private budget(sourceRate: number | undefined): { sourceRate?: number; now?: () => number } {
+    return sourceRate === undefined ? {} : { sourceRate, now: () => this.clock.now() };
   }
 
   /** Advance simulated time, letting every in-memory delivery run between steps. */

@@ -211,6 +211,25 @@ describe("a hostile group (property tests)", () => {
 });
 
 describe("per-source budget before parsing", () => {
+  it("after a flood of valid BEATs over the budget, nobody NACKs the flooder for what the budget dropped", async () => {
+    const g = new Group();
+    const victim = g.peer(VICTIM);
+    const rx = g.peer(RECEIVER, { sourceRate: 100 });
+    const [rogue] = attackers(g, 1);
+    let seq = 0;
+    for (let ms = 0; ms < 3000; ms += 10) {
+      for (let i = 0; i < 20; i++) rogue?.sendAs("ROGUE001", ++seq, "BEAT", "*", ["Beep"]);
+      if (ms % 1000 === 0) victim.chan.send("BEAT", "*", ["Beep"]);
+      await g.run(10, 10);
+    }
+    const dropped = rx.rel?.reliability.gapsDropped ?? 0;
+    await g.run(20_000);
+    expect(rx.rel?.stats.throttled).toBeGreaterThan(5000);
+    expect(dropped).toBeGreaterThan(5000);
+    expect(g.wire("NACK", "ROGUE001")).toEqual([]);
+    expect(seqsFrom(rx, VICTIM)).toEqual([1, 2, 3]);
+  });
+
   it("a flooding source is cut to its budget and counted; other sources are all read", async () => {
     const net = new MemoryNetwork();
     const clock = new ManualClock();
