@@ -156,6 +156,9 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
     sourcesEvicted: 0,
   };
   private readonly budget: RequestLimiter | undefined;
+  /** The budget key of the last source read, reused while the same source goes on (a flood). */
+  private lastSource: Source = { address: "", port: -1 };
+  private lastKey = "";
   private readonly now: () => number;
   readonly auth: GroupAuth | undefined;
   lastAuth: string | undefined;
@@ -219,7 +222,11 @@ export class Link extends EventEmitter<LinkEvents> implements MessageLink {
     const budget = this.budget;
     let source = from;
     if (budget) {
-      const verdict = budget.allow(`${from.address} ${from.port}`, this.now());
+      if (from.port !== this.lastSource.port || from.address !== this.lastSource.address) {
+        this.lastSource = from;
+        this.lastKey = `${from.address} ${from.port}`;
+      }
+      const verdict = budget.allow(this.lastKey, this.now());
       this.stats.sourcesEvicted = budget.stats.evicted;
       if (verdict !== "ok") {
         this.stats.throttled = budget.stats.refusedRequester;

@@ -175,7 +175,8 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements Trans
 
   private onMessage(buf: Buffer, rinfo: RemoteInfo): void {
     if (this.closed || this.isOwn(rinfo)) return;
-    this.emit("datagram", buf, { address: rinfo.address, port: rinfo.port });
+    // rinfo is a fresh object per datagram, and a Source: no copy (a flood is read this way).
+    this.emit("datagram", buf, rinfo);
   }
 
   private onSocketError(err: NodeJS.ErrnoException): void {
