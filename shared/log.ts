@@ -4,8 +4,9 @@
  * Messages meant for people are translated by the caller (t()); the level labels of readable
  * lines are translated here.
  */
+import { createRequire } from "node:module";
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import type { PrettyOptions, PrettyStream } from "pino-pretty";
 import { N_, t } from "./i18n.js";
 
 export type { Logger } from "pino";
@@ -57,6 +58,13 @@ function translatedLevel(
 
 export function levelFromFlags(flags: { debug?: boolean; info?: boolean }): Level {
   return flags.debug ? "debug" : flags.info ? "info" : "warn";
+}
+
+/** pino-pretty, loaded only by a program that prints readable lines: a bot logging JSON to its
+ *  file (every bot spawnBots starts) saves the memory it takes (a few MB per process). */
+function pretty(options: PrettyOptions): PrettyStream {
+  const load = createRequire(import.meta.url)("pino-pretty") as (o: PrettyOptions) => PrettyStream;
+  return load(options);
 }
 
 export function createLogger(opts: LogOptions): Logger {

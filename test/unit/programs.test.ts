@@ -17,6 +17,7 @@ import { channelOver } from "../../shared/open.js";
 import { TransportError } from "../../shared/transport.js";
 import { main as supervisor } from "../../supervisor/main.js";
 import { SUPERVISOR_KEYS } from "../../supervisor/options.js";
+import { NODE_FLAGS } from "../../tools/botfleet.js";
 import { freeTcpPort, tempDir } from "../helpers/net.js";
 import { sink } from "../helpers/sink.js";
 import { until } from "../helpers/until.js";
@@ -392,7 +393,10 @@ describe("package commands", () => {
     expect(Object.keys(pkg.bin).sort()).toEqual(["mcastbots-dnabot", "mcastbots-spawnbots", "mcastbots-supervisor"]);
     for (const [name, file] of Object.entries(pkg.bin)) {
       expect(name).toMatch(/^mcastbots-[a-z0-9]+(-[a-z0-9]+)*$/);
-      expect(readFileSync(join(root, file), "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+      // The programs under floods take the same V8 flags as when the tools start them.
+      const program = name !== "mcastbots-spawnbots";
+      const shebang = program ? `#!/usr/bin/env -S node ${NODE_FLAGS.join(" ")}\n` : "#!/usr/bin/env node\n";
+      expect(readFileSync(join(root, file), "utf8").startsWith(shebang), name).toBe(true);
     }
   });
 });
