@@ -85,7 +85,10 @@ export class Rogue {
     if (this.stopped) return;
     const { clock, transport } = this.deps;
     const elapsed = clock.now() - this.startedAt;
-    const n = dueCount(this.config.rogueRate, elapsed, this.stats.sent, ROGUE_BATCH);
+    // Paced, a tick may send twice its share, so rates above ROGUE_BATCH per tick are reached.
+    const rate = this.config.rogueRate;
+    const batch = rate > 0 ? Math.max(ROGUE_BATCH, Math.ceil((2 * rate * TICK_MS) / 1000)) : ROGUE_BATCH;
+    const n = dueCount(rate, elapsed, this.stats.sent, batch);
     const victims = this.victims.victims();
     for (let i = 0; i < n; i++) transport.send(this.gen.next(victims));
     this.stats.sent += n;

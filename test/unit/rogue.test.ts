@@ -186,4 +186,21 @@ describe("a rogue on a group", () => {
     await clock.run(1_000, 10);
     expect(got.length).toBe(stats.sent);
   });
+
+  it("reaches rates above one batch per tick (a sweep asks for 100,000/s)", async () => {
+    const net = new MemoryNetwork();
+    const clock = new ManualClock();
+    const logger = pino({ level: "silent" });
+    const rogue = new Rogue(config({ rogue: "beats", rogueRate: 100_000, lifespan: 1 }), {
+      transport: net.endpoint("127.0.0.66"),
+      clock,
+      rng: seededRng(4),
+      logger,
+    });
+    rogue.start();
+    await clock.run(1_500, 10);
+    const stats = await rogue.finished;
+    expect(stats.sent).toBeGreaterThanOrEqual(99_000);
+    expect(stats.sent).toBeLessThanOrEqual(100_001);
+  });
 });
