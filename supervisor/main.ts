@@ -20,7 +20,8 @@ import { randomSupervisorId, SUPERVISOR_FLAGS, SUPERVISOR_KEYS, type SupervisorC
 import { Supervisor } from "./supervisor.js";
 import { UploadServer } from "./upload_server.js";
 import type { ViewLine } from "./watch.js";
-import { parseWebSetting, startWebView, type WebView } from "./web/view.js";
+import { parseWebSetting } from "./web/setting.js";
+import type { WebView } from "./web/view.js";
 
 export const NAME = "supervisor";
 
@@ -191,6 +192,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
   let webView: WebView | undefined;
   if (web.port !== undefined) {
     try {
+      const { startWebView } = await import("./web/view.js");
       webView = await startWebView({
         supervisor: sup,
         channel,

@@ -5,7 +5,7 @@
  */
 import type { GroupChannel } from "../../shared/channel.js";
 import type { Clock } from "../../shared/clock.js";
-import { type Lang, t } from "../../shared/i18n.js";
+import type { Lang } from "../../shared/i18n.js";
 import { KILL } from "../../shared/protocol.js";
 import { ReliableChannel } from "../../shared/reliable/channel.js";
 import type { Supervisor } from "../supervisor.js";
@@ -98,17 +98,4 @@ export async function startWebView(o: WebViewOptions): Promise<WebView> {
   };
 }
 
-/** The port -web asks for when given without one. */
-export const DEFAULT_WEB_PORT = 8422;
-
-/**
- * The -web setting: "off" (the default) → undefined; "" (plain -web) → DEFAULT_WEB_PORT; a port
- * number (0: any free one). Anything else is a configuration mistake: the translated problem.
- */
-export function parseWebSetting(value: string): { port: number | undefined } | { problem: string } {
-  const v = value.trim().toLowerCase();
-  if (v === "off") return { port: undefined };
-  if (v === "" || v === "true" || v === "on") return { port: DEFAULT_WEB_PORT };
-  if (/^\d{1,5}$/.test(v) && Number(v) <= 65535) return { port: Number(v) };
-  return { problem: t("a port from 0 to 65535, or nothing for {{port}}", { port: DEFAULT_WEB_PORT }) };
-}
+export { DEFAULT_WEB_PORT, parseWebSetting } from "./setting.js";
