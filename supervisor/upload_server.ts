@@ -30,6 +30,8 @@ import type { FileHandle } from "node:fs/promises";
 import { lstat, mkdir, open } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { extname, join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { isPeerId } from "../shared/codec.js";
 import type { Source } from "../shared/transport.js";
 
@@ -273,7 +275,32 @@ interface Conn {
   timers: NodeJS.Timeout[];
 }
 
+/**
+ * Node reads a socket into a fresh 64 KiB buffer each time. V8 counts that memory outside its
+ * heap, and collects dead buffers only once about 64 MB of it has piled up: a fast upload cost the
+ * supervisor 35 MB of dead read buffers (100 MB upload: RSS 65 → 102 MB, the heap at 18 MB). A
+ * minor collection every RECLAIM_EVERY bytes read (under a millisecond each) frees them sooner.
+ */
+const RECLAIM_EVERY = 8 * 1024 * 1024;
+let minorGc: (() => void) | null | undefined;
+
+function reclaimReadBuffers(): void {
+  if (minorGc === undefined) {
+    try {
+      // Exposes gc() in new contexts only (not to this program's own code).
+      setFlagsFromString("--expose-gc");
+      const gc = runInNewContext("gc") as (options: { type: string }) => void;
+      minorGc = () => gc({ type: "minor" });
+    } catch {
+      minorGc = null; // an engine without it: the collector's own pace
+    }
+  }
+  minorGc?.();
+}
+
 export class UploadServer extends EventEmitter<UploadServerEvents> {
+  /** Bytes read since the last minor collection (see reclaimReadBuffers). */
+  private sinceReclaim = 0;
   private server: Server | undefined;
   /** Open connections, oldest first. */
   private readonly conns = new Set<Conn>();
@@ -545,6 +572,11 @@ export class UploadServer extends EventEmitter<UploadServerEvents> {
 
   /** Keep a chunk of a taken upload: preview, counters, file. */
   private keep(c: Conn, chunk: Buffer): void {
+    this.sinceReclaim += chunk.length;
+    if (this.sinceReclaim >= RECLAIM_EVERY) {
+      this.sinceReclaim = 0;
+      reclaimReadBuffers();
+    }
     const room = this.opts.maxBytes - c.bytes;
     let part = chunk;
     if (chunk.length > room) {
