@@ -114,7 +114,7 @@ export interface BotCommand {
  * 2 × 16 MB semi-spaces (every datagram is a Buffer and a few objects); 4 MB semi-spaces keep a
  * bot's peak RSS under a flood of invented ids at 136 MB instead of 158–160 MB (npm run attack
  * -- -only=ids, two runs each), with no loss of delivery. The installed commands' shebangs say
- * the same; `node dnabot` run by hand takes Node's defaults (README, "A hostile group").
+ * the same; `node dnabot` run by hand takes Node's defaults (README, "The attack campaign").
  */
 export const NODE_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
 
