@@ -181,6 +181,18 @@ export class TrafficView {
    *  and show it. */
   private second(): void {
     this.scheduleRate();
+    this.showUnshownEvents();
+    const rate = this.secondCount;
+    if (this.summaryRate > 0) this.switchSummary(rate);
+    if (this.summary && !this.pausedFlag) this.show(this.summaryLine(rate));
+    this.secondCount = 0;
+    this.byOpcode = new Map();
+    this.joins = 0;
+    this.leaves = 0;
+  }
+
+  /** The second's joins and leaves beyond eventRate, on one line; the counts start again. */
+  private showUnshownEvents(): void {
     if (this.joinsUnshown > 0 || this.leavesUnshown > 0) {
       this.show({
         kind: "event",
@@ -198,10 +210,11 @@ export class TrafficView {
     this.joinsShown = 0;
     this.joinsUnshown = 0;
     this.leavesUnshown = 0;
-    const rate = this.secondCount;
-    if (this.summaryRate <= 0) {
-      // Only counting events: nothing else to do this second.
-    } else if (!this.summary && rate >= this.summaryRate) {
+  }
+
+  /** Into the summary at summaryRate messages a second; out of it after CALM_SECONDS below half. */
+  private switchSummary(rate: number): void {
+    if (!this.summary && rate >= this.summaryRate) {
       this.summary = true;
       this.calmSeconds = 0;
       this.show({
@@ -223,11 +236,6 @@ export class TrafficView {
         });
       }
     }
-    if (this.summary && !this.pausedFlag) this.show(this.summaryLine(rate));
-    this.secondCount = 0;
-    this.byOpcode = new Map();
-    this.joins = 0;
-    this.leaves = 0;
   }
 
   private summaryLine(rate: number): ViewLine {

@@ -103,7 +103,7 @@ async function attack(argv: readonly string[], env: NodeJS.ProcessEnv, io: Progr
     botCount: positiveInt("bots", 5, 50),
     botArgs: args.botArgs,
     coolMs: positiveInt("cool", 12, 600) * 1000,
-    floodRate: args.values.has("rate") ? positiveInt("rate", 0, 10_000_000) : 0,
+    floodRate: positiveInt("rate", 0, 10_000_000),
   };
   if (args.positional.length > 0) {
     throw new ToolExit(
@@ -415,15 +415,14 @@ async function runAttack(a: Attack, opts: Options, io: ProgramIO): Promise<Attac
     await sleep(2000);
     const ids = [...l.bots.keys()];
     real = new Set(ids);
+    /** A figure of each bot, then of the supervisor (0 for a process gone). */
+    const eachVictim = (of: (pid: number) => number | undefined): number[] =>
+      [...bots, sup].map((p) => (p.child.pid !== undefined ? (of(p.child.pid) ?? 0) : 0));
     /** Kernel drops so far: each bot's, the supervisor's, the listener's (this process). */
-    const dropsNow = (): number[] => [
-      ...[...bots, sup].map((p) => (p.child.pid !== undefined ? (udpDrops(p.child.pid) ?? 0) : 0)),
-      udpDrops(process.pid) ?? 0,
-    ];
+    const dropsNow = (): number[] => [...eachVictim(udpDrops), udpDrops(process.pid) ?? 0];
     const dropsBefore = dropsNow();
     /** CPU seconds used so far by each bot and the supervisor. */
-    const cpuNow = (): number[] =>
-      [...bots, sup].map((p) => (p.child.pid !== undefined ? (sampleProcess(p.child.pid)?.cpuSeconds ?? 0) : 0));
+    const cpuNow = (): number[] => eachVictim((pid) => sampleProcess(pid)?.cpuSeconds);
     const cpuBefore = cpuNow();
     const machineBefore = machineCpu();
 
